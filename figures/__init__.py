@@ -1,0 +1,1 @@
+"""Paper figures and claims (issue 5: not built yet)."""

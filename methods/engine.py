@@ -1,0 +1,231 @@
+"""The discrete Monte Carlo engine: ``simulate(landscape, optimizer, noise, ...)``.
+
+The kernel for one combination of landscape, noise, compressor, server rule and
+schedule is built once by composing their compiled functions (closure factory) and
+memoised on the combination; parameters travel as run-time arrays, so new parameter
+values never recompile. Per path and iteration ``k`` it does exactly what
+``methods.optimizers`` documents:
+
+    g = grad f(x_k);  g_i = g + Z_i;  t_i = C_i(g_i);  v = mean_i t_i;
+    x_{k+1} = update(x_k, v, state, k, lr * eta_k(k, g, v))
+
+and records ``f(x_k) - f_star`` and ``||grad f(x_k)||`` at the save points.
+"""
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+from . import _checks
+from . import compressors as _compressors
+from . import landscapes as _landscapes
+from . import noise as _noise
+from . import optimizers as _optimizers
+from .parallel import resolve_seed, run_chunks
+from .run import Run
+from ._jit import kernel
+
+_KERNELS: dict = {}
+_KERNELS_LOCK = threading.Lock()
+
+
+def _build_kernel(value, grad, sample, compress, factor, update, init, fused):
+    """Compose one compiled chunk kernel. ``fused``: one agent, identity compressor (the
+    oracle output is the direction, no copy)."""
+
+    @kernel
+    def run_chunk(rng, x0, steps, save_steps, agents, lr, f_star, blowup, lp, npar, cp, op, sp,
+                  state_size, out_loss, out_gn, out_x, out_div, record_x):
+        d = x0.shape[0]
+        P = out_loss.shape[1]
+        n_save = save_steps.shape[0]
+        x = np.empty(d)
+        g = np.empty(d)
+        gi = np.empty(d)
+        ti = np.empty(d)
+        v = np.empty(d)
+        state = np.empty(state_size)
+        iwork = np.arange(d)
+        inv_agents = 1.0 / agents
+        for i in range(P):
+            for j in range(d):
+                x[j] = x0[j]
+            init(state, op)
+            si = 0
+            out_div[i] = -1
+            for k in range(steps + 1):
+                have_grad = False
+                if si < n_save and save_steps[si] == k:
+                    grad(x, lp, g)
+                    have_grad = True
+                    gn2 = 0.0
+                    for j in range(d):
+                        gn2 += g[j] * g[j]
+                    loss = value(x, lp) - f_star
+                    out_loss[si, i] = loss
+                    out_gn[si, i] = math.sqrt(gn2)
+                    if record_x:
+                        for j in range(d):
+                            out_x[si, i, j] = x[j]
+                    if not (loss <= blowup and gn2 < np.inf):
+                        out_div[i] = k
+                        for r in range(si, n_save):
+                            out_loss[r, i] = np.inf
+                            out_gn[r, i] = np.inf
+                            if record_x:
+                                for j in range(d):
+                                    out_x[r, i, j] = np.nan
+                        break
+                    si += 1
+                if k == steps:
+                    break
+                if not have_grad:
+                    grad(x, lp, g)
+                gn2 = 0.0
+                for j in range(d):
+                    gn2 += g[j] * g[j]
+                if fused:
+                    sample(rng, g, gn2, npar, 0, v)
+                elif agents == 1:
+                    sample(rng, g, gn2, npar, 0, gi)
+                    compress(rng, gi, cp, iwork, v)
+                else:
+                    for j in range(d):
+                        v[j] = 0.0
+                    for a in range(agents):
+                        sample(rng, g, gn2, npar, a, gi)
+                        compress(rng, gi, cp, iwork, ti)
+                        for j in range(d):
+                            v[j] += ti[j]
+                    for j in range(d):
+                        v[j] *= inv_agents
+                lr_k = lr * factor(k, g, v, sp)
+                update(x, v, state, k, lr_k, op)
+
+    return run_chunk
+
+
+def get_kernel(landscape, optimizer, noise):
+    """The compiled chunk kernel for this combination (built on first use, then cached)."""
+    comp = optimizer.compressor
+    fused = optimizer.agents == 1 and isinstance(comp, _compressors.Identity)
+    key = (landscape.kernel_key(), noise.kernel_key(), comp.kernel_key(), optimizer.kernel_key(),
+           optimizer.init_kernel(), optimizer.schedule.kernel_key(), fused)
+    with _KERNELS_LOCK:
+        if key not in _KERNELS:
+            lk = landscape.kernels
+            _KERNELS[key] = _build_kernel(lk.value, lk.grad, noise.sample_kernel(), comp.compress_kernel(),
+                                          optimizer.schedule.factor_kernel(), optimizer.update_kernel(),
+                                          optimizer.init_kernel(), fused)
+        return _KERNELS[key]
+
+
+def save_grid(steps: int, save_every=None, save_at=None) -> np.ndarray:
+    """Sorted unique save indices in ``[0, steps]``, always holding 0 and ``steps``."""
+    if save_at is not None:
+        if save_every is not None:
+            raise ValueError("save_every and save_at are exclusive: give one")
+        s = np.asarray(save_at)
+        if s.ndim != 1 or s.size == 0 or not np.issubdtype(s.dtype, np.integer):
+            raise ValueError("save_at must be a non-empty 1-D array of integer step indices")
+        if s.min() < 0 or s.max() > steps:
+            raise ValueError(f"save_at must lie in [0, steps={steps}]")
+        s = np.union1d(s, [0, steps])
+    else:
+        every = max(1, steps // 100) if save_every is None else _checks.integer("save_every", save_every, minimum=1)
+        s = np.union1d(np.arange(0, steps + 1, every), [steps])
+    return s.astype(np.int64)
+
+
+def initial_point(x0, d: int) -> np.ndarray:
+    """``x0`` as a float64 vector of length ``d`` (a scalar fills every coordinate)."""
+    a = np.asarray(x0, dtype=np.float64) if not isinstance(x0, str) else None
+    if a is None or a.ndim > 1:
+        raise ValueError(f"x0 must be a scalar or a vector of length d = {d}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError("x0 must be finite (NaN or inf found)")
+    if a.ndim == 0:
+        return np.full(d, float(a))
+    if a.shape != (d,):
+        raise ValueError(f"x0 must have length d = {d}, got {a.shape[0]}")
+    return a.copy()
+
+
+def simulate(landscape, optimizer, noise=None, *, x0, steps: int, paths: int = 1024, seed=0,
+             save_every: int | None = None, save_at=None, record_iterates: bool = False,
+             blowup: float = np.inf, threads: int | None = None) -> Run:
+    """Run ``paths`` independent runs of ``optimizer`` on ``landscape`` with gradient ``noise``.
+
+    Parameters
+    ----------
+    landscape, optimizer, noise:
+        objects from ``methods.landscapes``, ``methods.optimizers``, ``methods.noise``
+        (``noise=None``: exact gradients).
+    x0:
+        starting point, scalar or length-``d`` vector (every path starts there).
+    steps:
+        number of optimizer iterations; the run covers SDE time ``[0, steps * lr]``.
+    paths, seed:
+        Monte Carlo size and seed; the same seed gives bit-identical results for any
+        thread count (``threads``, default ``NUMBA_NUM_THREADS``).
+    save_every / save_at:
+        save grid (default about 100 points); 0 and ``steps`` are always saved.
+    record_iterates:
+        also keep the iterates at save points (``paths * n_save * d`` floats).
+    blowup:
+        a path whose loss exceeds this level (or is NaN/inf) at a save point is counted
+        as diverged and stopped.
+
+    Returns a ``Run`` with ``t = k * lr`` on the save grid.
+    """
+    if not isinstance(landscape, _landscapes.Landscape):
+        raise ValueError(f"landscape must be a methods.landscapes object, got {landscape!r}")
+    if not isinstance(optimizer, _optimizers.Optimizer):
+        raise ValueError(f"optimizer must be a methods.optimizers object, got {optimizer!r}")
+    noise = _noise.resolve(noise)
+    steps = _checks.integer("steps", steps, minimum=1)
+    paths = _checks.integer("paths", paths, minimum=1)
+    seed = resolve_seed(seed)
+    blowup = float(blowup)
+    if not blowup > 0:
+        raise ValueError(f"blowup must be > 0, got {blowup}")
+    d = landscape.d
+    x0 = initial_point(x0, d)
+    saves = save_grid(steps, save_every, save_at)
+    agents = optimizer.agents
+    # pack every parameter (this validates shapes against d and agents) before compiling
+    lp = np.ascontiguousarray(landscape.params(), dtype=np.float64)
+    npar = np.ascontiguousarray(noise.pack(d, agents), dtype=np.float64)
+    cp = np.ascontiguousarray(optimizer.compressor.pack(d), dtype=np.float64)
+    op = np.ascontiguousarray(optimizer.pack(), dtype=np.float64)
+    sp = np.ascontiguousarray(optimizer.schedule.pack(), dtype=np.float64)
+    state_size = optimizer.state_size(d)
+
+    run_chunk = get_kernel(landscape, optimizer, noise)
+    n_save = saves.size
+    loss = np.empty((n_save, paths))
+    gn = np.empty((n_save, paths))
+    xs = np.empty((n_save, paths, d)) if record_iterates else np.empty((0, 0, 0))
+    div = np.empty(paths, dtype=np.int64)
+
+    def work(rng, lo, hi):
+        # contiguous per-chunk buffers, copied out afterwards
+        cl = np.empty((n_save, hi - lo))
+        cg = np.empty((n_save, hi - lo))
+        cx = np.empty((n_save, hi - lo, d)) if record_iterates else xs
+        cd = np.empty(hi - lo, dtype=np.int64)
+        run_chunk(rng, x0, steps, saves, agents, optimizer.lr, landscape.f_star, blowup, lp, npar, cp, op, sp,
+                  state_size, cl, cg, cx, cd, record_iterates)
+        loss[:, lo:hi] = cl
+        gn[:, lo:hi] = cg
+        if record_iterates:
+            xs[:, lo:hi] = cx
+        div[lo:hi] = cd
+
+    run_chunks(work, paths, seed, threads)
+    config = {"landscape": landscape, "optimizer": optimizer, "noise": noise, "x0": x0, "steps": steps,
+              "lr": optimizer.lr}
+    return Run(t=saves * optimizer.lr, step=saves, loss=loss, grad_norm=gn, diverged_at=div, seed=seed,
+               config=config, iterates=xs if record_iterates else None, engine="discrete")

@@ -1,0 +1,702 @@
+"""Objective functions ("landscapes") with value, gradient, Hessian and Hessian-vector product.
+
+Every landscape is a frozen dataclass that validates its parameters on construction and
+exposes four numba kernels through ``kernels``, all taking the flat float64 parameter
+vector ``params()`` as their last input:
+
+* ``value(x, p) -> float``
+* ``grad(x, p, out)``: ``out = grad f(x)``
+* ``hvp(x, v, p, out)``: ``out = H(x) v``
+* ``hess(x, p, out)``: ``out = H(x)`` (dense, ``d x d``)
+
+Each declares an ``(L0, L1)`` pair for (L0,L1)-smoothness (Zhang et al. 2020),
+``||H(x)||_2 <= L0 + L1 ||grad f(x)||_2`` for all ``x``; the test suite checks the
+declaration on random points. ``f_star`` is the minimum value; the engine records
+``f(x) - f_star``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from . import _checks
+from ._jit import kernel
+
+
+class LandscapeKernels(NamedTuple):
+    value: Callable
+    grad: Callable
+    hvp: Callable
+    hess: Callable
+
+
+class Landscape:
+    """Base class: Python-side conveniences over the compiled kernels."""
+
+    d: int
+    L0: float
+    L1: float
+    f_star: float = 0.0
+
+    # subclasses provide
+    kernels: LandscapeKernels
+
+    def params(self) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def kernel_key(self):
+        """Compiled code depends only on this key (parameters are passed at run time)."""
+        return type(self).__name__
+
+    def _x(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape != (self.d,):
+            raise ValueError(f"x must have shape ({self.d},), got {x.shape}")
+        return x
+
+    def f(self, x) -> float:
+        """f(x)."""
+        return float(self.kernels.value(self._x(x), self.params()))
+
+    def gradient(self, x) -> np.ndarray:
+        """grad f(x)."""
+        out = np.empty(self.d)
+        self.kernels.grad(self._x(x), self.params(), out)
+        return out
+
+    def hessian(self, x) -> np.ndarray:
+        """The dense Hessian H(x)."""
+        out = np.empty((self.d, self.d))
+        self.kernels.hess(self._x(x), self.params(), out)
+        return out
+
+    def hvp(self, x, v) -> np.ndarray:
+        """H(x) v."""
+        out = np.empty(self.d)
+        self.kernels.hvp(self._x(x), self._x(v), self.params(), out)
+        return out
+
+    def l0l1_ratio(self, x) -> float:
+        """``||H(x)||_2 / (L0 + L1 ||grad f(x)||)``; at most 1 where the declaration holds."""
+        h = np.linalg.norm(self.hessian(x), 2)
+        return float(h / (self.L0 + self.L1 * np.linalg.norm(self.gradient(x))))
+
+
+# ----------------------------------------------------------------------------- quadratics
+@kernel
+def _diagquad_value(x, p):
+    d = x.shape[0]
+    s = 0.0
+    for j in range(d):
+        r = x[j] - p[d + j]
+        s += p[j] * r * r
+    return 0.5 * s
+
+
+@kernel
+def _diagquad_grad(x, p, out):
+    d = x.shape[0]
+    for j in range(d):
+        out[j] = p[j] * (x[j] - p[d + j])
+
+
+@kernel
+def _diagquad_hvp(x, v, p, out):
+    for j in range(x.shape[0]):
+        out[j] = p[j] * v[j]
+
+
+@kernel
+def _diagquad_hess(x, p, out):
+    d = x.shape[0]
+    out[:, :] = 0.0
+    for j in range(d):
+        out[j, j] = p[j]
+
+
+@dataclass(frozen=True, eq=False)
+class DiagonalQuadratic(Landscape):
+    """``f(x) = 1/2 sum_j lambda_j (x_j - c_j)^2`` with all ``lambda_j > 0``.
+
+    L-smooth: ``(L0, L1) = (max lambda, 0)``; minimum 0 at ``c`` (default 0).
+    """
+
+    lambdas: np.ndarray
+    center: np.ndarray | None = None
+    kernels = LandscapeKernels(_diagquad_value, _diagquad_grad, _diagquad_hvp, _diagquad_hess)
+
+    def __post_init__(self):
+        lam = _checks.finite_array("lambdas", self.lambdas, ndim=1, positive_entries=True)
+        if lam.size == 0:
+            raise ValueError("lambdas must not be empty")
+        c = np.zeros_like(lam) if self.center is None else _checks.finite_array("center", self.center, ndim=1)
+        if c.shape != lam.shape:
+            raise ValueError(f"center must have shape {lam.shape}, got {c.shape}")
+        object.__setattr__(self, "lambdas", lam)
+        object.__setattr__(self, "center", c)
+
+    @property
+    def d(self):
+        return self.lambdas.size
+
+    @property
+    def L0(self):
+        return float(self.lambdas.max())
+
+    L1 = 0.0
+
+    def params(self):
+        return np.concatenate([self.lambdas, self.center])
+
+
+@kernel
+def _quad_value(x, p):
+    d = x.shape[0]
+    s = 0.0
+    for i in range(d):
+        ri = x[i] - p[d * d + i]
+        acc = 0.0
+        for j in range(d):
+            acc += p[i * d + j] * (x[j] - p[d * d + j])
+        s += ri * acc
+    return 0.5 * s
+
+
+@kernel
+def _quad_grad(x, p, out):
+    d = x.shape[0]
+    for i in range(d):
+        acc = 0.0
+        for j in range(d):
+            acc += p[i * d + j] * (x[j] - p[d * d + j])
+        out[i] = acc
+
+
+@kernel
+def _quad_hvp(x, v, p, out):
+    d = x.shape[0]
+    for i in range(d):
+        acc = 0.0
+        for j in range(d):
+            acc += p[i * d + j] * v[j]
+        out[i] = acc
+
+
+@kernel
+def _quad_hess(x, p, out):
+    d = x.shape[0]
+    for i in range(d):
+        for j in range(d):
+            out[i, j] = p[i * d + j]
+
+
+@dataclass(frozen=True, eq=False)
+class Quadratic(Landscape):
+    """``f(x) = 1/2 (x - c)^T H (x - c)`` with ``H`` symmetric positive definite.
+
+    L-smooth: ``(L0, L1) = (lambda_max(H), 0)``; minimum 0 at ``c`` (default 0).
+    """
+
+    H: np.ndarray
+    center: np.ndarray | None = None
+    kernels = LandscapeKernels(_quad_value, _quad_grad, _quad_hvp, _quad_hess)
+
+    def __post_init__(self):
+        H = _checks.finite_array("H", self.H, ndim=2)
+        if H.shape[0] != H.shape[1] or H.shape[0] == 0:
+            raise ValueError(f"H must be a non-empty square matrix, got shape {H.shape}")
+        if not np.allclose(H, H.T, rtol=1e-12, atol=1e-14):
+            raise ValueError("H must be symmetric")
+        if np.linalg.eigvalsh(H).min() <= 0:
+            raise ValueError("H must be positive definite")
+        c = np.zeros(H.shape[0]) if self.center is None else _checks.finite_array("center", self.center, ndim=1)
+        if c.shape != (H.shape[0],):
+            raise ValueError(f"center must have shape ({H.shape[0]},), got {c.shape}")
+        object.__setattr__(self, "H", np.ascontiguousarray(0.5 * (H + H.T)))
+        object.__setattr__(self, "center", c)
+
+    @property
+    def d(self):
+        return self.H.shape[0]
+
+    @property
+    def L0(self):
+        return float(np.linalg.eigvalsh(self.H).max())
+
+    L1 = 0.0
+
+    def params(self):
+        return np.concatenate([self.H.ravel(), self.center])
+
+    @classmethod
+    def random(cls, d: int, *, condition: float = 10.0, seed: int = 0) -> "Quadratic":
+        """A random SPD quadratic with eigenvalues log-spaced in ``[1, condition]``."""
+        d = _checks.integer("d", d, minimum=1)
+        condition = _checks.positive("condition", condition)
+        rng = np.random.default_rng(seed)
+        q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+        eig = np.geomspace(1.0, max(condition, 1.0), d)
+        return cls(H=(q * eig) @ q.T)
+
+
+# ------------------------------------------------------------------- (L0,L1) examples
+@kernel
+def _quartic_value(x, p):
+    s = 0.0
+    for j in range(x.shape[0]):
+        x2 = x[j] * x[j]
+        s += 0.25 * x2 * x2
+    return s
+
+
+@kernel
+def _quartic_grad(x, p, out):
+    for j in range(x.shape[0]):
+        out[j] = x[j] * x[j] * x[j]
+
+
+@kernel
+def _quartic_hvp(x, v, p, out):
+    for j in range(x.shape[0]):
+        out[j] = 3.0 * x[j] * x[j] * v[j]
+
+
+@kernel
+def _quartic_hess(x, p, out):
+    out[:, :] = 0.0
+    for j in range(x.shape[0]):
+        out[j, j] = 3.0 * x[j] * x[j]
+
+
+@dataclass(frozen=True, eq=False)
+class Quartic(Landscape):
+    """``f(x) = sum_j x_j^4 / 4``: (L0,L1)-smooth with ``(3, 3)``, not L-smooth.
+
+    ``||H|| = 3 max x_j^2 <= 3 + 3 max |x_j|^3 <= 3 + 3 ||grad f||``. Minimum 0 at 0.
+    """
+
+    d: int = 1
+    kernels = LandscapeKernels(_quartic_value, _quartic_grad, _quartic_hvp, _quartic_hess)
+    L0 = 3.0
+    L1 = 3.0
+
+    def __post_init__(self):
+        _checks.integer("d", self.d, minimum=1)
+
+    def params(self):
+        return np.zeros(0)
+
+
+@kernel
+def _cosh_value(x, p):
+    s = 0.0
+    for j in range(x.shape[0]):
+        s += math.cosh(x[j])
+    return s
+
+
+@kernel
+def _cosh_grad(x, p, out):
+    for j in range(x.shape[0]):
+        out[j] = math.sinh(x[j])
+
+
+@kernel
+def _cosh_hvp(x, v, p, out):
+    for j in range(x.shape[0]):
+        out[j] = math.cosh(x[j]) * v[j]
+
+
+@kernel
+def _cosh_hess(x, p, out):
+    out[:, :] = 0.0
+    for j in range(x.shape[0]):
+        out[j, j] = math.cosh(x[j])
+
+
+@dataclass(frozen=True, eq=False)
+class SumCosh(Landscape):
+    """``f(x) = sum_j cosh(x_j)``: (L0,L1)-smooth with ``(1, 1)``, not L-smooth.
+
+    ``||H|| = cosh(max |x_j|) <= 1 + sinh(max |x_j|) <= 1 + ||grad f||``. Minimum ``d`` at 0.
+    """
+
+    d: int = 1
+    kernels = LandscapeKernels(_cosh_value, _cosh_grad, _cosh_hvp, _cosh_hess)
+    L0 = 1.0
+    L1 = 1.0
+
+    def __post_init__(self):
+        _checks.integer("d", self.d, minimum=1)
+
+    @property
+    def f_star(self):
+        return float(self.d)
+
+    def params(self):
+        return np.zeros(0)
+
+
+@kernel
+def _normpow_value(x, p):
+    r2 = 0.0
+    for j in range(x.shape[0]):
+        r2 += x[j] * x[j]
+    return r2 ** (0.5 * p[0])
+
+
+@kernel
+def _normpow_grad(x, p, out):
+    r2 = 0.0
+    for j in range(x.shape[0]):
+        r2 += x[j] * x[j]
+    c = p[0] * r2 ** (0.5 * p[0] - 1.0) if r2 > 0.0 else 0.0
+    for j in range(x.shape[0]):
+        out[j] = c * x[j]
+
+
+@kernel
+def _normpow_hvp(x, v, p, out):
+    # H = q r^(q-2) I + q (q-2) r^(q-4) x x^T
+    q = p[0]
+    r2 = 0.0
+    xv = 0.0
+    for j in range(x.shape[0]):
+        r2 += x[j] * x[j]
+        xv += x[j] * v[j]
+    if r2 == 0.0:
+        c0 = 2.0 if q == 2.0 else 0.0
+        for j in range(x.shape[0]):
+            out[j] = c0 * v[j]
+        return
+    a = q * r2 ** (0.5 * q - 1.0)
+    b = q * (q - 2.0) * r2 ** (0.5 * q - 2.0) * xv
+    for j in range(x.shape[0]):
+        out[j] = a * v[j] + b * x[j]
+
+
+@kernel
+def _normpow_hess(x, p, out):
+    q = p[0]
+    d = x.shape[0]
+    r2 = 0.0
+    for j in range(d):
+        r2 += x[j] * x[j]
+    out[:, :] = 0.0
+    if r2 == 0.0:
+        if q == 2.0:
+            for j in range(d):
+                out[j, j] = 2.0
+        return
+    a = q * r2 ** (0.5 * q - 1.0)
+    b = q * (q - 2.0) * r2 ** (0.5 * q - 2.0)
+    for i in range(d):
+        for j in range(d):
+            out[i, j] = b * x[i] * x[j]
+        out[i, i] += a
+
+
+@dataclass(frozen=True, eq=False)
+class NormPower(Landscape):
+    """``f(x) = ||x||^q`` for ``q >= 2`` (default ``q = 4``): (L0,L1) = ``(q, q - 1)``.
+
+    ``||H|| = q (q-1) r^(q-2)`` and ``||grad f|| = q r^(q-1)``; the bound reduces to
+    ``(q-1) r^(q-2) (1 - r) <= 1``, true for all r >= 0. Not L-smooth for q > 2
+    (spec l0l1 5.4 row ``||x||^(2n)``, derived). Minimum 0 at 0.
+    """
+
+    d: int = 1
+    q: float = 4.0
+    kernels = LandscapeKernels(_normpow_value, _normpow_grad, _normpow_hvp, _normpow_hess)
+
+    def __post_init__(self):
+        _checks.integer("d", self.d, minimum=1)
+        q = _checks.real("q", self.q)
+        if q < 2.0:
+            raise ValueError(f"q must be >= 2, got {self.q!r}")
+
+    @property
+    def L0(self):
+        return float(self.q)
+
+    @property
+    def L1(self):
+        return float(self.q - 1.0)
+
+    def params(self):
+        return np.array([float(self.q)])
+
+
+# ------------------------------------------------------------------ logistic regression
+@kernel
+def _softplus(z):
+    # log(1 + exp(z)), stable
+    if z > 0.0:
+        return z + math.log1p(math.exp(-z))
+    return math.log1p(math.exp(z))
+
+
+@kernel
+def _sigmoid(z):
+    if z >= 0.0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+@kernel
+def _logreg_value(x, p):
+    d = x.shape[0]
+    n = (p.shape[0] - 1) // (d + 1)
+    reg = p[p.shape[0] - 1]
+    s = 0.0
+    for i in range(n):
+        z = 0.0
+        for j in range(d):
+            z += p[i * d + j] * x[j]
+        s += _softplus(-p[n * d + i] * z)
+    r2 = 0.0
+    for j in range(d):
+        r2 += x[j] * x[j]
+    return s / n + 0.5 * reg * r2
+
+
+@kernel
+def _logreg_grad(x, p, out):
+    d = x.shape[0]
+    n = (p.shape[0] - 1) // (d + 1)
+    reg = p[p.shape[0] - 1]
+    for j in range(d):
+        out[j] = reg * x[j]
+    for i in range(n):
+        y = p[n * d + i]
+        z = 0.0
+        for j in range(d):
+            z += p[i * d + j] * x[j]
+        c = -y * _sigmoid(-y * z) / n
+        for j in range(d):
+            out[j] += c * p[i * d + j]
+
+
+@kernel
+def _logreg_hvp(x, v, p, out):
+    d = x.shape[0]
+    n = (p.shape[0] - 1) // (d + 1)
+    reg = p[p.shape[0] - 1]
+    for j in range(d):
+        out[j] = reg * v[j]
+    for i in range(n):
+        z = 0.0
+        av = 0.0
+        for j in range(d):
+            z += p[i * d + j] * x[j]
+            av += p[i * d + j] * v[j]
+        s = _sigmoid(z)
+        c = s * (1.0 - s) * av / n
+        for j in range(d):
+            out[j] += c * p[i * d + j]
+
+
+@kernel
+def _logreg_hess(x, p, out):
+    d = x.shape[0]
+    n = (p.shape[0] - 1) // (d + 1)
+    reg = p[p.shape[0] - 1]
+    out[:, :] = 0.0
+    for j in range(d):
+        out[j, j] = reg
+    for i in range(n):
+        z = 0.0
+        for j in range(d):
+            z += p[i * d + j] * x[j]
+        s = _sigmoid(z)
+        c = s * (1.0 - s) / n
+        for a in range(d):
+            for b in range(d):
+                out[a, b] += c * p[i * d + a] * p[i * d + b]
+
+
+@dataclass(frozen=True, eq=False)
+class LogisticRegression(Landscape):
+    """Regularised logistic loss on synthetic data drawn from ``seed``.
+
+    ``f(x) = (1/n) sum_i log(1 + exp(-y_i a_i^T x)) + reg/2 ||x||^2`` with
+    ``a_i ~ N(0, I_d)``, ``y_i = sign(a_i^T w*)`` flipped with probability ``flip``.
+    L-smooth: ``(L0, L1) = (lambda_max(A^T A) / (4 n) + reg, 0)``. ``f_star`` is found by
+    L-BFGS on construction (``reg > 0`` or label noise keeps the minimiser finite).
+    """
+
+    d: int = 5
+    n_samples: int = 200
+    reg: float = 1e-2
+    flip: float = 0.1
+    seed: int = 0
+    kernels = LandscapeKernels(_logreg_value, _logreg_grad, _logreg_hvp, _logreg_hess)
+    _data: np.ndarray = field(init=False, repr=False)
+    _fstar: float = field(init=False, repr=False)
+
+    def __post_init__(self):
+        _checks.integer("d", self.d, minimum=1)
+        _checks.integer("n_samples", self.n_samples, minimum=1)
+        _checks.positive("reg", self.reg, allow_zero=True)
+        _checks.in_interval("flip", self.flip, 0.0, 0.5)
+        _checks.integer("seed", self.seed, minimum=0)
+        rng = np.random.default_rng(self.seed)
+        A = rng.standard_normal((self.n_samples, self.d))
+        w = rng.standard_normal(self.d)
+        y = np.sign(A @ w)
+        y[y == 0] = 1.0
+        y[rng.random(self.n_samples) < self.flip] *= -1.0
+        object.__setattr__(self, "_data", np.concatenate([A.ravel(), y, [float(self.reg)]]))
+        from scipy.optimize import minimize
+
+        res = minimize(
+            lambda x: _logreg_value(x, self._data),
+            np.zeros(self.d),
+            jac=lambda x: self.gradient(x),
+            method="L-BFGS-B",
+            options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 10_000},
+        )
+        object.__setattr__(self, "_fstar", float(res.fun))
+
+    @property
+    def f_star(self):
+        return self._fstar
+
+    @property
+    def features(self) -> np.ndarray:
+        return self._data[: self.n_samples * self.d].reshape(self.n_samples, self.d)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self._data[self.n_samples * self.d : -1]
+
+    @property
+    def L0(self):
+        A = self.features
+        return float(np.linalg.eigvalsh(A.T @ A).max() / (4 * self.n_samples) + self.reg)
+
+    L1 = 0.0
+
+    def params(self):
+        return self._data
+
+
+# ------------------------------------------------------------------ user-defined
+def _adapt_custom(value, grad, hess, hvp):
+    """Wrap user njit functions (``value(x)``, ``grad(x, out)``, optional ``hess(x, out)``,
+    ``hvp(x, v, out)``) into the ``(..., p)`` kernel signatures."""
+
+    @kernel
+    def k_value(x, p):
+        return value(x)
+
+    @kernel
+    def k_grad(x, p, out):
+        grad(x, out)
+
+    if hess is not None:
+
+        @kernel
+        def k_hess(x, p, out):
+            hess(x, out)
+
+    if hvp is not None:
+
+        @kernel
+        def k_hvp(x, v, p, out):
+            hvp(x, v, out)
+
+    elif hess is not None:
+
+        @kernel
+        def k_hvp(x, v, p, out):
+            d = x.shape[0]
+            h = np.empty((d, d))
+            hess(x, h)
+            for i in range(d):
+                acc = 0.0
+                for j in range(d):
+                    acc += h[i, j] * v[j]
+                out[i] = acc
+
+    else:
+        # central difference of the gradient, relative step; approximate (documented)
+        @kernel
+        def k_hvp(x, v, p, out):
+            d = x.shape[0]
+            nv = 0.0
+            nx = 0.0
+            for j in range(d):
+                nv += v[j] * v[j]
+                nx += x[j] * x[j]
+            if nv == 0.0:
+                out[:] = 0.0
+                return
+            h = 6.0554544523933395e-06 * (1.0 + math.sqrt(nx)) / math.sqrt(nv)
+            gp = np.empty(d)
+            gm = np.empty(d)
+            xp = x + h * v
+            xm = x - h * v
+            grad(xp, gp)
+            grad(xm, gm)
+            for j in range(d):
+                out[j] = (gp[j] - gm[j]) / (2.0 * h)
+
+    if hess is None:
+
+        @kernel
+        def k_hess(x, p, out):
+            d = x.shape[0]
+            e = np.zeros(d)
+            col = np.empty(d)
+            for j in range(d):
+                e[j] = 1.0
+                k_hvp(x, e, p, col)
+                e[j] = 0.0
+                for i in range(d):
+                    out[i, j] = col[i]
+
+    return LandscapeKernels(k_value, k_grad, k_hvp, k_hess)
+
+
+@dataclass(frozen=True, eq=False)
+class Custom(Landscape):
+    """A landscape from the user's own numba ``@njit`` functions.
+
+    ``value(x) -> float`` and ``grad(x, out)`` are required; ``hess(x, out)`` and
+    ``hvp(x, v, out)`` are optional (missing ones are derived: the Hessian from the HVP,
+    the HVP from the Hessian, or, with neither, by a central difference of the gradient,
+    which is approximate). Declare ``L0, L1`` if known (else ``nan``).
+    """
+
+    value: Callable
+    grad: Callable
+    d: int
+    hess: Callable | None = None
+    hvp: Callable | None = None
+    L0: float = float("nan")
+    L1: float = float("nan")
+    f_star: float = 0.0
+    name: str = "custom"
+    kernels: LandscapeKernels = field(init=False, repr=False)
+
+    def __post_init__(self):
+        _checks.integer("d", self.d, minimum=1)
+        for nm in ("value", "grad", "hess", "hvp"):
+            fn = getattr(self, nm)
+            if fn is None and nm in ("hess", "hvp"):
+                continue
+            if not hasattr(fn, "py_func"):
+                raise ValueError(f"{nm} must be a numba @njit function, got {fn!r}")
+        _checks.real("f_star", self.f_star)
+        object.__setattr__(self, "kernels", _adapt_custom(self.value, self.grad, self.hess, self.hvp))
+
+    def kernel_key(self):
+        return ("Custom", id(self.value), id(self.grad), id(self.hess), id(self.hvp))
+
+    def params(self):
+        return np.zeros(0)

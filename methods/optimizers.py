@@ -1,0 +1,415 @@
+"""Discrete optimizers, single-node and distributed.
+
+Every optimizer is ``N`` agents (default 1) plus a server:
+
+1. agent ``i`` queries the noisy oracle ``g_i = grad f(x_k) + Z_i`` (its own noise draw),
+2. transforms it, ``t_i = C_i(g_i)`` (a compressor; ``Sign`` for sign methods; identity),
+3. the server averages, ``v_k = (1/N) sum_i t_i``, and applies its update rule with
+   step ``lr * eta_k`` (``eta_k`` from the schedule).
+
+So DSGD is SGD with N agents, DCSGD adds an unbiased compressor and DSignSGD uses the
+sign as the transform (spec compression section 3, spec l0l1 section 3); the server
+rules are SGD, normalized SGD, clipped SGD, RMSprop(W) and Adam(W).
+
+Server update kernels share one signature,
+
+    ``update(x, v, state, k, lr_k, p)``   (in place on ``x`` and ``state``)
+    ``init(state, p)``
+
+and ``Optimizer.step`` runs the same compiled code on one state from Python, so the rules
+can be checked against closed forms and reference implementations (PyTorch for Adam).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _checks
+from . import compressors as _compressors
+from . import schedules as _schedules
+from ._jit import kernel
+
+
+@kernel
+def _no_init(state, p):
+    pass
+
+
+@kernel
+def _zero_init(state, p):
+    for j in range(state.shape[0]):
+        state[j] = 0.0
+
+
+class Optimizer:
+    """Base class: ``lr``, ``schedule``, ``agents``, per-agent ``compressor``."""
+
+    lr: float
+    schedule: _schedules.Schedule
+    agents: int
+    compressor: _compressors.Compressor
+    _init = staticmethod(_no_init)
+
+    def _validate_common(self):
+        _checks.positive("lr", self.lr)
+        _checks.integer("agents", self.agents, minimum=1)
+        object.__setattr__(self, "schedule", _schedules.resolve(self.schedule))
+        object.__setattr__(self, "compressor", _compressors.resolve(self.compressor))
+
+    # --- what the engine composes
+    def state_size(self, d: int) -> int:
+        return 0
+
+    def pack(self) -> np.ndarray:
+        return np.zeros(0)
+
+    def kernel_key(self):
+        return type(self)._update
+
+    def update_kernel(self):
+        return type(self)._update
+
+    def init_kernel(self):
+        return type(self)._init
+
+    # --- Python access to the same compiled step
+    def init_state(self, d: int) -> np.ndarray:
+        state = np.empty(self.state_size(d))
+        self.init_kernel()(state, self.pack())
+        return state
+
+    def step(self, x, g, state=None, k: int = 0, *, rng=None, exact_grad=None):
+        """One pure step from Python: returns ``(x_next, state_next)``.
+
+        ``g`` is the stochastic gradient, shape ``(d,)`` for one agent or
+        ``(agents, d)`` (one row per agent). Random compressors draw from ``rng``.
+        ``exact_grad`` only matters for a gradient-normalised schedule with
+        ``source="oracle"`` (default: the aggregated direction).
+        """
+        g = _checks.finite_array("g", g)
+        if g.ndim == 1:
+            g = g[None, :]
+        if g.ndim != 2 or g.shape[0] != self.agents:
+            raise ValueError(f"g must have shape (d,) for one agent or (agents={self.agents}, d), got {g.shape}")
+        d = g.shape[1]
+        x = _checks.finite_array("x", x, ndim=1)
+        if x.shape != (d,):
+            raise ValueError(f"x must have shape ({d},), got {x.shape}")
+        state = self.init_state(d) if state is None else np.array(state, dtype=np.float64)
+        if state.shape != (self.state_size(d),):
+            raise ValueError(f"state must have shape ({self.state_size(d)},), got {state.shape}")
+        k = _checks.integer("k", k)
+        rng = np.random.default_rng(rng)
+        comp = self.compressor
+        direction = np.zeros(d)
+        iwork = np.arange(d, dtype=np.int64)
+        t = np.empty(d)
+        cp = comp.pack(d)
+        for row in g:
+            comp.compress_kernel()(rng, row, cp, iwork, t)
+            direction += t
+        direction /= self.agents
+        eg = direction if exact_grad is None else np.asarray(exact_grad, dtype=float)
+        lr_k = self.lr * self.schedule.factor_kernel()(k, eg, direction, self.schedule.pack())
+        x_next = x.copy()
+        self.update_kernel()(x_next, direction, state, k, lr_k, self.pack())
+        return x_next, state
+
+    def describe(self) -> str:
+        return repr(self)
+
+
+# ------------------------------------------------------------------------------ SGD
+@kernel
+def _sgd_update(x, v, state, k, lr, p):
+    for j in range(x.shape[0]):
+        x[j] -= lr * v[j]
+
+
+@dataclass(frozen=True, eq=False)
+class SGD(Optimizer):
+    """``x_{k+1} = x_k - lr eta_k v_k``, ``v_k`` the (averaged, transformed) stochastic gradient."""
+
+    lr: float = 0.01
+    schedule: _schedules.Schedule | str | None = None
+    agents: int = 1
+    compressor: _compressors.Compressor | str | None = None
+    _update = staticmethod(_sgd_update)
+
+    def __post_init__(self):
+        self._validate_common()
+
+
+def DSGD(lr: float = 0.01, agents: int = 1, schedule=None) -> SGD:
+    """Distributed SGD: ``x_{k+1} = x_k - (lr eta_k / N) sum_i g_i`` (spec compression 3)."""
+    return SGD(lr=lr, agents=agents, schedule=schedule)
+
+
+def DCSGD(lr: float = 0.01, agents: int = 1, compressor=None, schedule=None) -> SGD:
+    """Distributed compressed SGD: ``x_{k+1} = x_k - (lr eta_k / N) sum_i C_i(g_i)``
+    (spec compression 3; no error feedback, no server-side compression)."""
+    return SGD(lr=lr, agents=agents, compressor=compressor, schedule=schedule)
+
+
+def SignSGD(lr: float = 0.01, schedule=None) -> SGD:
+    """``x_{k+1} = x_k - lr eta_k sign(g_k)`` with ``sign(0) = 0`` (spec adaptive 4.1)."""
+    return SGD(lr=lr, schedule=schedule, compressor=_compressors.Sign())
+
+
+def DSignSGD(lr: float = 0.01, agents: int = 1, schedule=None) -> SGD:
+    """``x_{k+1} = x_k - (lr eta_k / N) sum_i sign(g_i)``: the server averages the signs
+    (not a majority vote; spec compression 1.5)."""
+    return SGD(lr=lr, agents=agents, schedule=schedule, compressor=_compressors.Sign())
+
+
+@kernel
+def _normalized_update(x, v, state, k, lr, p):
+    n = 0.0
+    for j in range(x.shape[0]):
+        n += v[j] * v[j]
+    n = math.sqrt(n)
+    if n == 0.0:
+        return
+    for j in range(x.shape[0]):
+        x[j] -= lr * v[j] / n
+
+
+@dataclass(frozen=True, eq=False)
+class NormalizedSGD(Optimizer):
+    """``x_{k+1} = x_k - lr eta_k v_k / ||v_k||`` (no step when ``v_k = 0``).
+
+    The "plain normalized SGD" baseline of spec l0l1 section 3 (form UNSURE there).
+    """
+
+    lr: float = 0.01
+    schedule: _schedules.Schedule | str | None = None
+    agents: int = 1
+    compressor: _compressors.Compressor | str | None = None
+    _update = staticmethod(_normalized_update)
+
+    def __post_init__(self):
+        self._validate_common()
+
+
+@kernel
+def _clipped_update(x, v, state, k, lr, p):
+    n = 0.0
+    for j in range(x.shape[0]):
+        n += v[j] * v[j]
+    n = math.sqrt(n)
+    c = min(1.0, p[0] / n)
+    for j in range(x.shape[0]):
+        x[j] -= lr * c * v[j]
+
+
+@dataclass(frozen=True, eq=False)
+class ClippedSGD(Optimizer):
+    """``x_{k+1} = x_k - lr eta_k min(1, clip / ||v_k||) v_k`` (norm clipping, Zhang et al. 2020)."""
+
+    lr: float = 0.01
+    clip: float = 1.0
+    schedule: _schedules.Schedule | str | None = None
+    agents: int = 1
+    compressor: _compressors.Compressor | str | None = None
+    _update = staticmethod(_clipped_update)
+
+    def __post_init__(self):
+        self._validate_common()
+        _checks.positive("clip", self.clip)
+
+    def pack(self):
+        return np.array([float(self.clip)])
+
+
+# --------------------------------------------------------------------------- RMSprop
+@kernel
+def _rms_init(state, p):
+    for j in range(state.shape[0]):
+        state[j] = p[4]
+
+
+@kernel
+def _rmsprop_update(x, v, state, k, lr, p):
+    # p = [alpha, eps, weight_decay, decoupled, v0]; PyTorch order of operations
+    alpha = p[0]
+    eps = p[1]
+    wd = p[2]
+    decoupled = p[3] != 0.0
+    for j in range(x.shape[0]):
+        g = v[j]
+        if wd != 0.0:
+            if decoupled:
+                x[j] *= 1.0 - lr * wd
+            else:
+                g = g + wd * x[j]
+        s = state[j] * alpha + (1.0 - alpha) * g * g
+        state[j] = s
+        x[j] = x[j] + (-lr) * (g / (math.sqrt(s) + eps))
+
+
+def _betas_from_rho(lr, rho, name):
+    beta = 1.0 - _checks.positive(name, rho) * lr
+    if not 0.0 <= beta < 1.0:
+        raise ValueError(f"{name} * lr must lie in (0, 1] so that beta = 1 - {name} * lr is in [0, 1), got {rho * lr}")
+    return beta
+
+
+@dataclass(frozen=True, eq=False)
+class RMSprop(Optimizer):
+    """PyTorch ``torch.optim.RMSprop`` (centered=False, momentum=0):
+
+    ``v_{k+1} = alpha v_k + (1 - alpha) g_k^2``,  ``x_{k+1} = x_k - lr g_k / (sqrt(v_{k+1}) + eps)``,
+    eps outside the square root, no bias correction. ``weight_decay`` is coupled L2
+    (``g_k <- g_k + wd x_k``); ``RMSpropW`` is the decoupled form. ``v0`` sets
+    ``v_0`` (spec adaptive 6.1: 0 or sigma^2). Paper parametrisation:
+    ``RMSprop.from_rho(lr, rho)`` with ``alpha = 1 - rho lr``.
+    """
+
+    lr: float = 0.01
+    alpha: float = 0.99
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    v0: float = 0.0
+    schedule: _schedules.Schedule | str | None = None
+    agents: int = 1
+    compressor: _compressors.Compressor | str | None = None
+    _update = staticmethod(_rmsprop_update)
+    _init = staticmethod(_rms_init)
+    decoupled = False
+
+    def __post_init__(self):
+        self._validate_common()
+        _checks.in_interval("alpha", self.alpha, 0.0, 1.0)
+        _checks.positive("eps", self.eps, allow_zero=True)
+        _checks.positive("weight_decay", self.weight_decay, allow_zero=True)
+        _checks.positive("v0", self.v0, allow_zero=True)
+
+    def state_size(self, d):
+        return d
+
+    def pack(self):
+        return np.array([self.alpha, self.eps, self.weight_decay, 1.0 if self.decoupled else 0.0, self.v0])
+
+    @classmethod
+    def from_rho(cls, lr, rho, **kw):
+        """Paper parametrisation ``alpha = 1 - rho lr`` (spec adaptive 4.1)."""
+        return cls(lr=lr, alpha=_betas_from_rho(lr, rho, "rho"), **kw)
+
+
+@dataclass(frozen=True, eq=False)
+class RMSpropW(RMSprop):
+    """RMSprop with decoupled weight decay (spec adaptive 4.1):
+    ``x_{k+1} = x_k - lr g_k / (sqrt(v_{k+1}) + eps) - lr wd x_k``."""
+
+    decoupled = True
+
+
+# ------------------------------------------------------------------------------ Adam
+@kernel
+def _adam_update(x, v, state, k, lr, p):
+    # p = [beta1, beta2, eps, weight_decay, decoupled]; state = [m (d), v (d)].
+    # Follows torch.optim.Adam/AdamW (single tensor, float64) operation by operation.
+    b1 = p[0]
+    b2 = p[1]
+    eps = p[2]
+    wd = p[3]
+    decoupled = p[4] != 0.0
+    d = x.shape[0]
+    step = k + 1.0
+    bc1 = 1.0 - b1**step
+    bc2 = 1.0 - b2**step
+    step_size = lr / bc1
+    bc2_sqrt = math.sqrt(bc2)
+    w = 1.0 - b1
+    for j in range(d):
+        g = v[j]
+        if wd != 0.0:
+            if decoupled:
+                x[j] *= 1.0 - lr * wd
+            else:
+                g = g + wd * x[j]
+        m = state[j]
+        # torch.lerp(m, g, w)
+        if abs(w) < 0.5:
+            m = m + w * (g - m)
+        else:
+            m = g - (g - m) * (1.0 - w)
+        state[j] = m
+        s = state[d + j] * b2 + (1.0 - b2) * g * g
+        state[d + j] = s
+        denom = math.sqrt(s) / bc2_sqrt + eps
+        x[j] = x[j] + (-step_size) * (m / denom)
+
+
+@dataclass(frozen=True, eq=False)
+class Adam(Optimizer):
+    """PyTorch ``torch.optim.Adam`` (amsgrad=False, maximize=False):
+
+    ``m_{k+1} = beta1 m_k + (1 - beta1) g_k``, ``v_{k+1} = beta2 v_k + (1 - beta2) g_k^2``,
+    ``x_{k+1} = x_k - lr m_hat / (sqrt(v_hat) + eps)`` with ``m_hat = m_{k+1}/(1 - beta1^(k+1))``,
+    ``v_hat = v_{k+1}/(1 - beta2^(k+1))`` (eps outside the root, bias correction with
+    exponent k+1). ``weight_decay`` is coupled L2; see ``AdamW`` for decoupled decay.
+    Paper parametrisation: ``Adam.from_rho(lr, rho1, rho2)`` with ``beta_i = 1 - rho_i lr``.
+    """
+
+    lr: float = 0.001
+    betas: tuple = (0.9, 0.999)
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    schedule: _schedules.Schedule | str | None = None
+    agents: int = 1
+    compressor: _compressors.Compressor | str | None = None
+    _update = staticmethod(_adam_update)
+    _init = staticmethod(_zero_init)
+    decoupled = False
+
+    def __post_init__(self):
+        self._validate_common()
+        if not isinstance(self.betas, (tuple, list)) or len(self.betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {self.betas!r}")
+        _checks.in_interval("betas[0]", self.betas[0], 0.0, 1.0)
+        _checks.in_interval("betas[1]", self.betas[1], 0.0, 1.0)
+        object.__setattr__(self, "betas", (float(self.betas[0]), float(self.betas[1])))
+        _checks.positive("eps", self.eps, allow_zero=True)
+        _checks.positive("weight_decay", self.weight_decay, allow_zero=True)
+
+    def state_size(self, d):
+        return 2 * d
+
+    def pack(self):
+        return np.array([self.betas[0], self.betas[1], self.eps, self.weight_decay, 1.0 if self.decoupled else 0.0])
+
+    @classmethod
+    def from_rho(cls, lr, rho1, rho2, **kw):
+        """Paper parametrisation ``beta_i = 1 - rho_i lr`` (spec adaptive 4.1)."""
+        return cls(lr=lr, betas=(_betas_from_rho(lr, rho1, "rho1"), _betas_from_rho(lr, rho2, "rho2")), **kw)
+
+    @property
+    def rho(self):
+        """``(rho1, rho2) = ((1 - beta1)/lr, (1 - beta2)/lr)``."""
+        return ((1 - self.betas[0]) / self.lr, (1 - self.betas[1]) / self.lr)
+
+
+@dataclass(frozen=True, eq=False)
+class AdamW(Adam):
+    """PyTorch ``torch.optim.AdamW``: Adam with decoupled weight decay
+    ``x <- x (1 - lr wd)`` before the Adam step (default ``weight_decay = 0.01``)."""
+
+    weight_decay: float = 0.01
+    decoupled = True
+
+
+_BY_NAME = {
+    "sgd": SGD, "normalized_sgd": NormalizedSGD, "clipped_sgd": ClippedSGD,
+    "rmsprop": RMSprop, "rmspropw": RMSpropW, "adam": Adam, "adamw": AdamW,
+    "dsgd": DSGD, "dcsgd": DCSGD, "signsgd": SignSGD, "dsignsgd": DSignSGD,
+}
+
+
+def make(name: str, **kwargs) -> Optimizer:
+    """An optimizer by name: sgd, dsgd, dcsgd, signsgd, dsignsgd, normalized_sgd,
+    clipped_sgd, rmsprop, rmspropw, adam, adamw."""
+    _checks.one_of("name", name.lower() if isinstance(name, str) else name, _BY_NAME)
+    return _BY_NAME[name.lower()](**kwargs)
