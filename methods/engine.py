@@ -188,6 +188,8 @@ def simulate(landscape, optimizer, noise=None, *, x0, steps: int, paths: int = 1
     steps = _checks.integer("steps", steps, minimum=1)
     paths = _checks.integer("paths", paths, minimum=1)
     seed = resolve_seed(seed)
+    if threads is not None:
+        threads = _checks.integer("threads", threads, minimum=1)
     blowup = float(blowup)
     if not blowup > 0:
         raise ValueError(f"blowup must be > 0, got {blowup}")

@@ -95,7 +95,7 @@ class Run:
         """Quantile(s) over all paths, diverged ones counted as +inf."""
         a = self.observable(name).copy()
         a[:, ~self.alive] = np.inf
-        return np.quantile(a, q, axis=1, method="linear")
+        return _quantile_with_inf(a, q)
 
     def time_average(self, name: str = "loss", *, after: float | None = None, burn_in: float = 0.5):
         """Stationary level: per path, the average over save points with ``t >= after``
@@ -138,3 +138,22 @@ class Run:
         import html
 
         return "<pre>" + html.escape(self.summary()) + "</pre>"
+
+
+def _quantile_with_inf(a: np.ndarray, q) -> np.ndarray:
+    """Linear-interpolation quantiles along axis 1 (numpy's default rule) where ``+inf``
+    entries stay ``+inf`` instead of turning interpolations into NaN."""
+    qs = np.atleast_1d(np.asarray(q, dtype=float))
+    if np.any((qs < 0) | (qs > 1)):
+        raise ValueError(f"q must lie in [0, 1], got {q!r}")
+    s = np.sort(a, axis=1)
+    n = s.shape[1]
+    pos = qs * (n - 1)
+    i = np.floor(pos).astype(int)
+    w = pos - i
+    lower = s[:, i]
+    upper = s[:, np.minimum(i + 1, n - 1)]
+    with np.errstate(invalid="ignore"):
+        mid = np.where(np.isinf(upper), np.inf, lower + w * (upper - lower))
+    out = np.where(w == 0, lower, mid).T
+    return out[0] if np.ndim(q) == 0 else out
