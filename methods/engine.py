@@ -31,9 +31,9 @@ _KERNELS: dict = {}
 _KERNELS_LOCK = threading.Lock()
 
 
-def _build_kernel(value, grad, sample, compress, factor, update, init, fused):
+def _build_kernel(value, grad, sample, compress, factor, update, init, fused, needs_gn2):
     """Compose one compiled chunk kernel. ``fused``: one agent, identity compressor (the
-    oracle output is the direction, no copy)."""
+    oracle output is the direction, no copy). ``needs_gn2``: the noise reads ||grad f||^2."""
 
     @kernel
     def run_chunk(rng, x0, steps, save_steps, agents, lr, f_star, blowup, lp, npar, cp, op, sp,
@@ -84,8 +84,9 @@ def _build_kernel(value, grad, sample, compress, factor, update, init, fused):
                 if not have_grad:
                     grad(x, lp, g)
                 gn2 = 0.0
-                for j in range(d):
-                    gn2 += g[j] * g[j]
+                if needs_gn2:
+                    for j in range(d):
+                        gn2 += g[j] * g[j]
                 if fused:
                     sample(rng, g, gn2, npar, 0, v)
                 elif agents == 1:
@@ -111,14 +112,15 @@ def get_kernel(landscape, optimizer, noise):
     """The compiled chunk kernel for this combination (built on first use, then cached)."""
     comp = optimizer.compressor
     fused = optimizer.agents == 1 and isinstance(comp, _compressors.Identity)
+    needs_gn2 = noise.uses_grad_norm
     key = (landscape.kernel_key(), noise.kernel_key(), comp.kernel_key(), optimizer.kernel_key(),
-           optimizer.init_kernel(), optimizer.schedule.kernel_key(), fused)
+           optimizer.init_kernel(), optimizer.schedule.kernel_key(), fused, needs_gn2)
     with _KERNELS_LOCK:
         if key not in _KERNELS:
             lk = landscape.kernels
             _KERNELS[key] = _build_kernel(lk.value, lk.grad, noise.sample_kernel(), comp.compress_kernel(),
                                           optimizer.schedule.factor_kernel(), optimizer.update_kernel(),
-                                          optimizer.init_kernel(), fused)
+                                          optimizer.init_kernel(), fused, needs_gn2)
         return _KERNELS[key]
 
 

@@ -1,0 +1,161 @@
+"""Benchmarks: ``python -m benchmarks [--quick] [--json PATH] [--markdown PATH]``.
+
+Every row of a case is timed in the same run (machines are shared and noisy, so only the
+ratios inside one run mean something). The unit is ns per scalar update:
+wall time / (paths * steps * d). Each timing is the best of ``--repeat`` rounds after a
+warm-up call (compilation is excluded here); the rounds interleave the rows.
+
+Rows:
+* ``sde-workbench``: ``methods.simulate`` (default save grid, all threads);
+* ``sde-workbench-1thread``: the same on one thread;
+* ``rng-floor``: a compiled kernel that only draws the same Gaussian numbers, with the same
+  generator, chunking and threads (the cost no Gaussian Monte Carlo can go below);
+* ``numpy``: a plain vectorised NumPy loop over steps (arrays of paths x d, one thread).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import numpy as np
+
+from methods import landscapes as L, noise as N, optimizers as O, simulate
+from methods._jit import kernel
+from methods.parallel import default_threads, run_chunks
+
+
+@kernel
+def _gauss_floor(rng, n, out):
+    s = 0.0
+    for _ in range(n):
+        s += rng.standard_normal()
+    out[0] = s
+
+
+def rng_floor(paths, steps, d, seed=0, threads=None):
+    """Draw ``paths * steps * d`` normals with the engine's chunked generators."""
+    sink = np.zeros(1)
+
+    def work(rng, lo, hi):
+        _gauss_floor(rng, (hi - lo) * steps * d, sink)
+
+    run_chunks(work, paths, seed, threads)
+
+
+def numpy_sgd(lam, sigma, lr, x0, paths, steps, seed=0):
+    rng = np.random.default_rng(seed)
+    x = np.tile(x0, (paths, 1))
+    z = np.empty_like(x)
+    losses = []
+    for k in range(steps):
+        rng.standard_normal(out=z)
+        x -= lr * (lam * x + sigma * z)
+        if k % 5 == 0:
+            losses.append(0.5 * (lam * x * x).sum(1))
+    return x
+
+
+def numpy_adam(lam, sigma, lr, x0, paths, steps, seed=0, b1=0.9, b2=0.999, eps=1e-8):
+    rng = np.random.default_rng(seed)
+    x = np.tile(x0, (paths, 1))
+    m = np.zeros_like(x)
+    v = np.zeros_like(x)
+    for k in range(1, steps + 1):
+        g = lam * x + sigma * rng.standard_normal(x.shape)
+        m += (1 - b1) * (g - m)
+        v = b2 * v + (1 - b2) * g * g
+        x -= (lr / (1 - b1**k)) * m / (np.sqrt(v) / np.sqrt(1 - b2**k) + eps)
+    return x
+
+
+def best_times(fns: dict, repeat: int) -> dict:
+    """Best wall time of each callable; rounds interleave the rows so that every row sees
+    the same machine conditions (the machines are shared)."""
+    for fn in fns.values():
+        fn()  # warm-up: compilation and caches
+    best = {k: np.inf for k in fns}
+    for _ in range(repeat):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            best[k] = min(best[k], time.perf_counter() - t0)
+    return best
+
+
+def case_quadratic(name, make_opt, numpy_loop, d, paths, steps, repeat):
+    lam = np.linspace(1.0, 4.0, d)
+    f = L.DiagonalQuadratic(lam)
+    nz = N.Gaussian(1.0)
+    opt = make_opt()
+    x0 = np.ones(d)
+    n = paths * steps * d
+    rows = {
+        "sde-workbench": lambda: simulate(f, opt, nz, x0=x0, steps=steps, paths=paths, seed=0),
+        "sde-workbench-1thread": lambda: simulate(f, opt, nz, x0=x0, steps=steps, paths=paths, seed=0, threads=1),
+        "rng-floor": lambda: rng_floor(paths, steps, d),
+        "numpy": lambda: numpy_loop(lam, 1.0, opt.lr, x0, paths, steps),
+    }
+    out = []
+    for impl, t in best_times(rows, repeat).items():
+        out.append({"case": name, "impl": impl, "ns_per_update": t / n * 1e9, "seconds": t,
+                    "d": d, "paths": paths, "steps": steps})
+    floor = next(r["ns_per_update"] for r in out if r["impl"] == "rng-floor")
+    ours = next(r["ns_per_update"] for r in out if r["impl"] == "sde-workbench")
+    for r in out:
+        r["x_rng_floor"] = r["ns_per_update"] / floor
+        r["x_engine"] = r["ns_per_update"] / ours
+    return out
+
+
+CASES = {
+    "sgd-gauss-quadratic": lambda a: case_quadratic("sgd-gauss-quadratic", lambda: O.SGD(lr=0.01), numpy_sgd,
+                                                   32, a.paths, a.steps, a.repeat),
+    "adam-gauss-quadratic": lambda a: case_quadratic("adam-gauss-quadratic", lambda: O.Adam(lr=0.01), numpy_adam,
+                                                    32, a.paths, a.steps, a.repeat),
+}
+
+
+def markdown(rows, meta):
+    lines = [f"Machine: {meta['machine']}, {meta['threads']} threads, numpy {meta['numpy']}, numba {meta['numba']}",
+             "", "| case | impl | ns / scalar update | x RNG floor | x engine |", "|---|---|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['case']} | {r['impl']} | {r['ns_per_update']:.2f} | {r['x_rng_floor']:.2f} | {r['x_engine']:.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
+    ap.add_argument("cases", nargs="*", help=f"cases to run (default all): {', '.join(CASES)}")
+    ap.add_argument("--paths", type=int, default=2048)
+    ap.add_argument("--steps", type=int, default=500)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="fewer repeats (2)")
+    ap.add_argument("--json", metavar="PATH")
+    ap.add_argument("--markdown", metavar="PATH")
+    a = ap.parse_args(argv)
+    if a.quick:
+        a.repeat = 2
+    unknown = [c for c in a.cases if c not in CASES]
+    if unknown:
+        ap.error(f"unknown case(s) {unknown}; choose from {list(CASES)}")
+    import numba
+
+    meta = {"machine": f"{platform.processor() or platform.machine()} ({platform.system()})",
+            "threads": default_threads(), "numpy": np.__version__, "numba": numba.__version__}
+    rows = []
+    for name in a.cases or CASES:
+        rows += CASES[name](a)
+    table = markdown(rows, meta)
+    print(table)
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump({"meta": meta, "records": rows}, fh, indent=2)
+    if a.markdown:
+        with open(a.markdown, "w") as fh:
+            fh.write(table + "\n")
+
+
+if __name__ == "__main__":
+    main()
