@@ -1,0 +1,160 @@
+"""Euler-Maruyama integration of an ``SDEModel`` over many paths: ``integrate(model, ...)``.
+
+One optimizer iteration is ``model.time_per_step`` of SDE time (``lr``; ``lr^2`` for
+Malladi's models). The default step is one SDE step per iteration, ``dt = time_per_step``;
+``refine=m`` takes ``m`` steps of ``dt / m``. Save points are iteration indices, exactly as in
+``methods.simulate``, so ``Run.t`` and ``Run.step`` line up with the discrete run and the two
+overlay by subtraction. Brownian increments come from the same chunked, per-chunk-seeded
+generators as the discrete engine: a seed gives bit-identical results for any thread count.
+The schedule factor ``s = eta_k`` is held over iteration ``k`` (for ``GradNormalized`` it is
+evaluated at the exact gradient).
+"""
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+from methods import _checks
+from methods._jit import kernel
+from methods.engine import initial_point, save_grid
+from methods.parallel import resolve_seed, run_chunks
+from methods.run import Run
+from methods.schedules import GradNormalized
+
+from .base import SDEModel
+
+_KERNELS: dict = {}
+_LOCK = threading.Lock()
+
+
+def _build(step, value, grad, factor, needs_grad):
+    @kernel
+    def run_chunk(rng, y0, d, steps, sub, save_steps, dt, f_star, blowup, p, lp, sp, work_size, noise_dim,
+                  out_loss, out_gn, out_x, out_div, record_x):
+        n = y0.shape[0]
+        P = out_loss.shape[1]
+        n_save = save_steps.shape[0]
+        y = np.empty(n)
+        work = np.empty(work_size)
+        dw = np.empty(noise_dim)
+        g = np.empty(d)
+        sq = math.sqrt(dt)
+        for i in range(P):
+            for j in range(n):
+                y[j] = y0[j]
+            si = 0
+            out_div[i] = -1
+            for k in range(steps + 1):
+                x = y[:d]
+                have_grad = False
+                if si < n_save and save_steps[si] == k:
+                    grad(x, lp, g)
+                    have_grad = True
+                    gn2 = 0.0
+                    for j in range(d):
+                        gn2 += g[j] * g[j]
+                    loss = value(x, lp) - f_star
+                    out_loss[si, i] = loss
+                    out_gn[si, i] = math.sqrt(gn2)
+                    if record_x:
+                        for j in range(d):
+                            out_x[si, i, j] = x[j]
+                    if not (loss <= blowup and gn2 < np.inf):
+                        out_div[i] = k
+                        for r in range(si, n_save):
+                            out_loss[r, i] = np.inf
+                            out_gn[r, i] = np.inf
+                            if record_x:
+                                for j in range(d):
+                                    out_x[r, i, j] = np.nan
+                        break
+                    si += 1
+                if k == steps:
+                    break
+                if needs_grad and not have_grad:
+                    grad(x, lp, g)
+                s = factor(k, g, g, sp)
+                for r in range(sub):
+                    t = (k * sub + r) * dt
+                    for q in range(noise_dim):
+                        dw[q] = rng.standard_normal()
+                    for q in range(noise_dim):
+                        dw[q] *= sq
+                    step(t, y, dt, dw, s, p, lp, work)
+
+    return run_chunk
+
+
+def _kernel_for(model: SDEModel):
+    lk = model.landscape.kernels
+    sched = model.optimizer.schedule
+    needs_grad = isinstance(sched, GradNormalized)
+    key = (model.key, model.step, lk.value, lk.grad, sched.kernel_key(), needs_grad)
+    with _LOCK:
+        if key not in _KERNELS:
+            _KERNELS[key] = _build(model.step, lk.value, lk.grad, sched.factor_kernel(), needs_grad)
+        return _KERNELS[key]
+
+
+def integrate(model: SDEModel, *, x0, t_end: float, paths: int = 1024, seed=0, refine: int = 1,
+              save_every: int | None = None, save_at=None, record_iterates: bool = False,
+              blowup: float = np.inf, threads: int | None = None) -> Run:
+    """Integrate ``model`` from ``x0`` to ``t_end`` with Euler-Maruyama, ``paths`` paths.
+
+    ``t_end`` must be a whole number of iterations (``t_end / model.time_per_step``);
+    ``refine`` SDE steps are taken per iteration (``dt = time_per_step / refine``);
+    ``save_every`` / ``save_at`` count iterations, as in ``methods.simulate``.
+    """
+    if not isinstance(model, SDEModel):
+        raise ValueError(f"model must be an sde.SDEModel (from sde.model(...)), got {model!r}")
+    t_end = _checks.positive("t_end", t_end)
+    refine = _checks.integer("refine", refine, minimum=1)
+    h = model.time_per_step
+    steps_f = t_end / h
+    steps = int(round(steps_f))
+    if steps < 1 or abs(steps_f - steps) > 1e-9 * max(1.0, steps_f):
+        raise ValueError(f"t_end = {t_end} must be a positive multiple of the time per iteration {h:g} "
+                         f"(got {steps_f:.6g} iterations)")
+    paths = _checks.integer("paths", paths, minimum=1)
+    seed = resolve_seed(seed)
+    if threads is not None:
+        threads = _checks.integer("threads", threads, minimum=1)
+    blowup = float(blowup)
+    if not blowup > 0:
+        raise ValueError(f"blowup must be > 0, got {blowup}")
+    d = model.d
+    x0 = initial_point(x0, d)
+    y0 = model.initial_state(x0)
+    saves = save_grid(steps, save_every, save_at)
+    lp = np.ascontiguousarray(model.landscape.params(), dtype=np.float64)
+    sp = np.ascontiguousarray(model.optimizer.schedule.pack(), dtype=np.float64)
+    p = np.ascontiguousarray(model.params, dtype=np.float64)
+    run_chunk = _kernel_for(model)
+    dt = h / refine
+    n_save = saves.size
+    loss = np.empty((n_save, paths))
+    gn = np.empty((n_save, paths))
+    xs = np.empty((n_save, paths, d)) if record_iterates else np.empty((0, 0, 0))
+    div = np.empty(paths, dtype=np.int64)
+
+    def work(rng, lo, hi):
+        cl = np.empty((n_save, hi - lo))
+        cg = np.empty((n_save, hi - lo))
+        cx = np.empty((n_save, hi - lo, d)) if record_iterates else xs
+        cd = np.empty(hi - lo, dtype=np.int64)
+        run_chunk(rng, y0, d, steps, refine, saves, dt, model.landscape.f_star, blowup, p, lp, sp,
+                  model.work_size, model.noise_dim, cl, cg, cx, cd, record_iterates)
+        loss[:, lo:hi] = cl
+        gn[:, lo:hi] = cg
+        if record_iterates:
+            xs[:, lo:hi] = cx
+        div[lo:hi] = cd
+
+    run_chunks(work, paths, seed, threads)
+    config = {"model": f"{model.method} [{model.kind}] ({model.provenance}; {model.source})",
+              "formula": model.formula, "landscape": model.landscape, "optimizer": model.optimizer,
+              "noise": model.noise, "x0": x0, "refine": refine, "dt": dt}
+    return Run(t=saves * h, step=saves, loss=loss, grad_norm=gn, diverged_at=div, seed=seed, config=config,
+               iterates=xs if record_iterates else None, engine=f"sde:{model.kind}")

@@ -1,0 +1,150 @@
+"""SDE models of SignSGD and DSignSGD (N agents averaging the signs).
+
+With ``m_i = E sign(grad f + Z_i)`` coordinate-wise (``sde.special``), ``m = mean_i m_i``:
+
+    dX = [-s m(X) + c (eta s^2 / 2) H m(X)] dt + s sqrt(eta/N) sqrt(I - mean_i diag(m_i^2)) dW
+
+* ``kind="classic"`` (``c = 0``): Compagnoni et al.'s SignSGD SDE and its N-agent extension
+  (spec adaptive 4.3 Cor 3.3 for the Erf form; spec compression 4.3, derived for N agents);
+* ``kind="corrected"`` (``c = 1``): the curvature-corrected drift of spec l0l1 4.5b, DERIVED
+  by drift matching; the candidate ``(eta s^2/2) H m`` is UNSURE there;
+* ``kind="phase1" | "phase2" | "phase3"``: the three regime approximations of spec adaptive
+  4.3 (Lemma 3.4 structure): phase 1 ``-sign(grad f)`` (no noise), phase 2 the chord
+  ``m |Y| + q`` through ``Y = 1/2, 3/2`` with ``Y = grad f / (sqrt2 sigma)`` (convention A;
+  constants UNSURE), phase 3 ``-c_nu grad f / sigma`` with unit diffusion ``sqrt(eta/N)``.
+
+Gaussian noise uses ``m_i = erf(grad f / (sqrt2 sigma_i))``; Student-t any ``nu > 0``
+``m_i = 2 F_nu(grad f / sigma_i) - 1``. Independent noise coordinates make the sign
+covariance diagonal.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from methods import noise as N
+from methods._jit import kernel
+
+from .base import SDEModel, euler_maruyama
+from .special import sign_mean_gauss, sign_mean_t, slope
+
+KINDS = {"classic": 0, "corrected": 1, "phase1": 2, "phase2": 3, "phase3": 4}
+_ERF_HALF = math.erf(0.5)
+_ERF_3HALF = math.erf(1.5)
+PHASE2_SLOPE = _ERF_3HALF - _ERF_HALF                # 0.44561 (spec adaptive 4.3, UNSURE)
+PHASE2_INTERCEPT = (3 * _ERF_HALF - _ERF_3HALF) / 2  # 0.29770
+
+# p layout: [eta, N, kind, law (0 gauss, 1 t), nu, c_nu, sigma table (N*d)]
+_HEAD = 6
+
+
+@kernel
+def _agent_mean(kind, law, nu, c_nu, g, sig):
+    """Per-agent mean sign (or its phase approximation) for one coordinate."""
+    if kind == 2:  # phase 1
+        return 1.0 if g > 0 else (-1.0 if g < 0 else 0.0)
+    if kind == 4:  # phase 3
+        return c_nu * g / sig
+    if kind == 3:  # phase 2 (Gaussian only)
+        Y = g / (math.sqrt(2.0) * sig)
+        a = PHASE2_SLOPE * abs(Y) + PHASE2_INTERCEPT
+        return a if g > 0 else (-a if g < 0 else 0.0)
+    if law == 0:
+        return sign_mean_gauss(g / sig)
+    return sign_mean_t(nu, g / sig)
+
+
+_DRIFTS: dict = {}
+
+
+def _drift_for(grad, hvp):
+    key = (grad, hvp)
+    if key not in _DRIFTS:
+
+        @kernel
+        def drift(t, y, s, p, lp, work, out):
+            # leaves sum over agents of m_i^2 in work[d:2d] for the diffusion
+            d = out.shape[0]
+            nag = int(p[1])
+            kind = int(p[2])
+            law = int(p[3])
+            nu = p[4]
+            c_nu = p[5]
+            g = work[:d]
+            m2 = work[d:2 * d]
+            m = work[2 * d:3 * d]
+            hm = work[3 * d:4 * d]
+            grad(y, lp, g)
+            for j in range(d):
+                acc = 0.0
+                acc2 = 0.0
+                for i in range(nag):
+                    mi = _agent_mean(kind, law, nu, c_nu, g[j], p[_HEAD + i * d + j])
+                    acc += mi
+                    acc2 += mi * mi
+                m[j] = acc / nag
+                m2[j] = acc2 / nag
+                out[j] = -s * m[j]
+            if kind == 1:
+                hvp(y, m, lp, hm)
+                ce = 0.5 * p[0] * s * s
+                for j in range(d):
+                    out[j] += ce * hm[j]
+
+        _DRIFTS[key] = drift
+    return _DRIFTS[key]
+
+
+@kernel
+def _diffuse(t, y, s, p, lp, dw, work, out):
+    d = out.shape[0]
+    kind = int(p[2])
+    m2 = work[d:2 * d]
+    scale = s * math.sqrt(p[0] / p[1])
+    for j in range(d):
+        v = 1.0 if kind == 4 else max(1.0 - m2[j], 0.0)
+        out[j] += scale * math.sqrt(v) * dw[j]
+
+
+def build(landscape, optimizer, noise, kind: str) -> SDEModel:
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {sorted(KINDS)} for sign-based methods, got {kind!r}")
+    d, agents = landscape.d, optimizer.agents
+    if isinstance(noise, N.StudentT):
+        if noise.batch != 1 and noise.nu != 1.0:
+            raise ValueError("noise: the sign drift of an average of Student-t draws has no closed form; use batch=1 "
+                             "(or nu = 1, whose average is again Cauchy)")
+        law, nu, table = 1, float(noise.nu), noise.table(d, agents)
+    elif isinstance(noise, N.AlphaStable) and noise.alpha == 1.0:
+        law, nu, table = 1, 1.0, noise.table(d, agents)  # Cauchy
+    elif type(noise) in (N.Gaussian, N.NoNoise):
+        law, nu, table = 0, math.inf, noise.table(d, agents)
+    else:
+        raise ValueError(f"noise {noise!r}: sign SDE models need independent Gaussian, Student-t or Cauchy coordinates")
+    if np.any(table <= 0):
+        raise ValueError("noise: sign SDE models need sigma > 0 for every agent and coordinate (sigma = 0 is SignGD)")
+    if kind == "phase2" and law != 0:
+        raise ValueError("kind 'phase2' has chord constants only for Gaussian noise (spec adaptive 4.3)")
+    c_nu = slope(nu)
+    p = np.concatenate([[optimizer.lr, float(agents), float(KINDS[kind]), float(law), nu if law else 0.0, c_nu],
+                        table.ravel()])
+    lk = landscape.kernels
+    step = euler_maruyama(_drift_for(lk.grad, lk.hvp), _diffuse)
+    mtxt = "erf(grad f/(sqrt2 sigma_i))" if law == 0 else f"2 F_t{nu:g}(grad f/sigma_i) - 1"
+    formula = {
+        "classic": f"dX = -s m dt + s sqrt(eta/N) sqrt(I - mean diag(m_i^2)) dW,  m_i = {mtxt}",
+        "corrected": f"dX = [-s m + (eta s^2/2) H m] dt + s sqrt(eta/N) sqrt(I - mean diag(m_i^2)) dW,  m_i = {mtxt}",
+        "phase1": "dX = -s sign(grad f) dt",
+        "phase2": f"dX = -s ({PHASE2_SLOPE:.5f} |Y| + {PHASE2_INTERCEPT:.5f}) sign(grad f) dt + diffusion, Y = grad f/(sqrt2 sigma)",
+        "phase3": f"dX = -s c grad f/sigma dt + s sqrt(eta/N) dW,  c = {c_nu:.6f}",
+    }[kind]
+    provenance = {"classic": "recovered" if agents == 1 and law == 0 else "derived", "corrected": "unsure",
+                  "phase1": "recovered", "phase2": "unsure", "phase3": "derived"}[kind]
+    source = {"classic": "spec adaptive 4.3 (Thm 3.2, Cor 3.3); compression 4.3", "corrected": "spec l0l1 4.5b",
+              "phase1": "spec adaptive 4.3 (Lemma 3.4)", "phase2": "spec adaptive 4.3 (Lemma 3.4)",
+              "phase3": "spec adaptive 4.3; compression 4.3"}[kind]
+    name = "SignSGD" if agents == 1 else "DSignSGD"
+    return SDEModel(method=name, kind=kind, landscape=landscape, noise=noise, optimizer=optimizer, params=p,
+                    step=step, key=("sign", lk.grad, lk.hvp), state_dim=d, noise_dim=d, work_size=2 * d + 4 * d,
+                    time_per_step=optimizer.lr, provenance=provenance, source=source, formula=formula)
