@@ -6,7 +6,8 @@
 
 Kinds by method (``sde.kinds(optimizer)`` lists them):
 * SGD, DSGD, DCSGD: ``classic`` (default), ``second_order``, ``corrected``;
-* SignSGD, DSignSGD: ``classic`` (default), ``corrected``, ``phase1``, ``phase2``, ``phase3``.
+* SignSGD, DSignSGD: ``classic`` (default), ``corrected``, ``phase1``, ``phase2``, ``phase3``;
+* RMSprop(W), Adam(W): ``classic`` (Compagnoni et al., t = k lr), ``malladi`` (t = k lr^2).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from methods import landscapes as _L
 from methods import noise as _N
 from methods import optimizers as _O
 
+from . import adaptive as _adaptive
 from . import sgd as _sgd
 from . import sign as _sign
 from .base import SDEModel
@@ -26,8 +28,10 @@ __all__ = ["model", "integrate", "kinds", "SDEModel"]
 def _family(optimizer):
     if type(optimizer) is _O.SGD:
         return _sign if isinstance(optimizer.compressor, _C.Sign) else _sgd
+    if isinstance(optimizer, (_O.Adam, _O.RMSprop)):
+        return _adaptive
     raise ValueError(f"optimizer {type(optimizer).__name__} has no SDE model here "
-                     "(SGD, DSGD, DCSGD, SignSGD and DSignSGD do)")
+                     "(SGD, DSGD, DCSGD, SignSGD, DSignSGD, RMSprop(W) and Adam(W) do)")
 
 
 def kinds(optimizer) -> list[str]:
