@@ -90,13 +90,17 @@ def case_quadratic(name, make_opt, numpy_loop, d, paths, steps, repeat):
     nz = N.Gaussian(1.0)
     opt = make_opt()
     x0 = np.ones(d)
-    n = paths * steps * d
     rows = {
         "sde-workbench": lambda: simulate(f, opt, nz, x0=x0, steps=steps, paths=paths, seed=0),
         "sde-workbench-1thread": lambda: simulate(f, opt, nz, x0=x0, steps=steps, paths=paths, seed=0, threads=1),
         "rng-floor": lambda: rng_floor(paths, steps, d),
         "numpy": lambda: numpy_loop(lam, 1.0, opt.lr, x0, paths, steps),
     }
+    return _table(name, rows, paths, steps, d, repeat)
+
+
+def _table(name, rows, paths, steps, d, repeat, skipped=()):
+    n = paths * steps * d
     out = []
     for impl, t in best_times(rows, repeat).items():
         out.append({"case": name, "impl": impl, "ns_per_update": t / n * 1e9, "seconds": t,
@@ -106,7 +110,106 @@ def case_quadratic(name, make_opt, numpy_loop, d, paths, steps, repeat):
     for r in out:
         r["x_rng_floor"] = r["ns_per_update"] / floor
         r["x_engine"] = r["ns_per_update"] / ours
+    for impl in skipped:
+        out.append({"case": name, "impl": impl, "ns_per_update": None, "skipped": "not installed (pip install '.[bench]')"})
     return out
+
+
+# ------------------------------------------------------------------ EM: OU-type SDE
+def _diffrax_em(A, s, dt, steps, paths):
+    """diffrax Euler over an UnsafeBrownianPath, vmapped over paths; returns a timed callable or None."""
+    try:
+        import jax
+        import jax.numpy as jnp
+        import diffrax
+        import lineax
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    A_j = jnp.asarray(A)
+    d = A.size
+    sdiag = lineax.DiagonalLinearOperator(jnp.full(d, s))
+    t1 = steps * dt
+
+    def one(key):
+        bm = diffrax.UnsafeBrownianPath(shape=(d,), key=key)
+        terms = diffrax.MultiTerm(diffrax.ODETerm(lambda t, y, a: -A_j * y),
+                                  diffrax.ControlTerm(lambda t, y, a: sdiag, bm))
+        sol = diffrax.diffeqsolve(terms, diffrax.Euler(), 0.0, t1, dt0=dt, y0=jnp.ones(d),
+                                  saveat=diffrax.SaveAt(t1=True), max_steps=steps + 1,
+                                  adjoint=diffrax.ForwardMode())
+        return sol.ys[-1]
+
+    keys = jax.random.split(jax.random.PRNGKey(0), paths)
+    f = jax.jit(jax.vmap(one))
+    return lambda: f(keys).block_until_ready()
+
+
+def _torchsde_em(A, s, dt, steps, paths):
+    try:
+        import torch
+        import torchsde
+    except ImportError:
+        return None
+    torch.set_default_dtype(torch.float64)
+    At = torch.as_tensor(A)
+
+    class OU(torch.nn.Module):
+        noise_type = "diagonal"
+        sde_type = "ito"
+
+        def f(self, t, y):
+            return -At * y
+
+        def g(self, t, y):
+            return torch.full_like(y, s)
+
+    sde_ = OU()
+    y0 = torch.ones(paths, A.size)
+    ts = torch.tensor([0.0, steps * dt])
+
+    def run():
+        with torch.no_grad():
+            torchsde.sdeint(sde_, y0, ts, method="euler", dt=dt)
+
+    return run
+
+
+def numpy_em(A, s, dt, steps, paths, seed=0):
+    rng = np.random.default_rng(seed)
+    x = np.ones((paths, A.size))
+    z = np.empty_like(x)
+    sq = s * np.sqrt(dt)
+    for _ in range(steps):
+        rng.standard_normal(out=z)
+        x += -A * x * dt + sq * z
+    return x
+
+
+def case_em_ou(a):
+    """OU-type SDE dX = -A X dt + s dW (d = 32): this engine (the classic SGD SDE on a diagonal
+    quadratic, whose diffusion is additive), the RNG floor, NumPy, diffrax and torchsde."""
+    import sde
+
+    d, paths, steps = 32, a.paths, a.steps
+    A = np.linspace(1.0, 4.0, d)
+    lr, sigma = 0.01, 5.0  # SGD SDE: diffusion sqrt(lr) * sigma = 0.5
+    s = np.sqrt(lr) * sigma
+    m = sde.model(O.SGD(lr=lr), L.DiagonalQuadratic(A), N.Gaussian(sigma))
+    rows = {
+        "sde-workbench": lambda: sde.integrate(m, x0=1.0, t_end=steps * lr, paths=paths, seed=0),
+        "sde-workbench-1thread": lambda: sde.integrate(m, x0=1.0, t_end=steps * lr, paths=paths, seed=0, threads=1),
+        "rng-floor": lambda: rng_floor(paths, steps, d),
+        "numpy": lambda: numpy_em(A, s, lr, steps, paths),
+    }
+    skipped = []
+    for name, make in (("diffrax", _diffrax_em), ("torchsde", _torchsde_em)):
+        fn = make(A, s, lr, steps, paths)
+        if fn is None:
+            skipped.append(name)
+        else:
+            rows[name] = fn
+    return _table("em-ou", rows, paths, steps, d, a.repeat, skipped)
 
 
 CASES = {
@@ -114,6 +217,7 @@ CASES = {
                                                    32, a.paths, a.steps, a.repeat),
     "adam-gauss-quadratic": lambda a: case_quadratic("adam-gauss-quadratic", lambda: O.Adam(lr=0.01), numpy_adam,
                                                     32, a.paths, a.steps, a.repeat),
+    "em-ou": case_em_ou,
 }
 
 
@@ -121,7 +225,10 @@ def markdown(rows, meta):
     lines = [f"Machine: {meta['machine']}, {meta['threads']} threads, numpy {meta['numpy']}, numba {meta['numba']}",
              "", "| case | impl | ns / scalar update | x RNG floor | x engine |", "|---|---|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r['case']} | {r['impl']} | {r['ns_per_update']:.2f} | {r['x_rng_floor']:.2f} | {r['x_engine']:.2f} |")
+        if r["ns_per_update"] is None:
+            lines.append(f"| {r['case']} | {r['impl']} | skipped: {r['skipped']} | | |")
+        else:
+            lines.append(f"| {r['case']} | {r['impl']} | {r['ns_per_update']:.2f} | {r['x_rng_floor']:.2f} | {r['x_engine']:.2f} |")
     return "\n".join(lines)
 
 

@@ -47,7 +47,7 @@ def _adam_step(grad):
     if key not in _STEPS:
 
         @kernel
-        def step(t, y, dt, dw, s, p, lp, work):
+        def step(t, y, dt, z, s, p, lp, work):
             d = y.shape[0] // 3
             x = y[:d]
             g = work[:d]
@@ -58,13 +58,14 @@ def _adam_step(grad):
             theta = p[4]
             noise_scale = p[5]
             malladi = p[0] != 0.0
+            sq = math.sqrt(dt)
             tn = t + dt
             i1 = 1.0 - math.exp(-r1 * tn)
             i2 = 1.0 - math.exp(-r2 * tn)
             si2 = math.sqrt(i2)
             for j in range(d):
                 sd = p[_HEAD + j]
-                m = y[d + j] + r1 * (g[j] - y[d + j]) * dt + noise_scale * r1 * sd * dw[j]
+                m = y[d + j] + r1 * (g[j] - y[d + j]) * dt + noise_scale * r1 * sd * sq * z[j]
                 target = sd * sd if malladi else g[j] * g[j] + sd * sd
                 v = y[2 * d + j] + r2 * (target - y[2 * d + j]) * dt
                 v = max(v, 0.0)
@@ -85,7 +86,7 @@ def _rms_step(grad):
     if key not in _STEPS:
 
         @kernel
-        def step(t, y, dt, dw, s, p, lp, work):
+        def step(t, y, dt, z, s, p, lp, work):
             d = y.shape[0] // 2
             x = y[:d]
             g = work[:d]
@@ -95,6 +96,7 @@ def _rms_step(grad):
             theta = p[4]
             noise_scale = p[5]
             malladi = p[0] != 0.0
+            sq = math.sqrt(dt)
             for j in range(d):
                 sd = p[_HEAD + j]
                 target = sd * sd if malladi else g[j] * g[j] + sd * sd
@@ -104,7 +106,7 @@ def _rms_step(grad):
                     den = noise_scale * math.sqrt(v) + eps
                 else:
                     den = math.sqrt(v) + eps
-                y[j] = x[j] - s * (g[j] * dt + noise_scale * sd * dw[j]) / den - s * theta * x[j] * dt
+                y[j] = x[j] - s * (g[j] * dt + noise_scale * sd * sq * z[j]) / den - s * theta * x[j] * dt
 
         _STEPS[key] = step
     return _STEPS[key]

@@ -3,17 +3,21 @@
 A model's state ``y`` holds the iterate ``X`` first (``y[:d]``) and any auxiliary processes
 after it (``V`` for RMSprop, ``M, V`` for Adam). Its kernel
 
-    ``step(t, y, dt, dw, s, p, lp, work)``
+    ``step(t, y, dt, z, s, p, lp, work)``
 
-advances ``y`` in place over ``[t, t + dt]`` given the Brownian increment ``dw`` (already
-scaled by ``sqrt(dt)``, length ``noise_dim``), the schedule factor ``s = eta_t``, the model
+advances ``y`` in place over ``[t, t + dt]`` given the Brownian increment ``sqrt(dt) z``
+(``z`` standard normal, length ``noise_dim``), the schedule factor ``s = eta_t``, the model
 parameters ``p``, the landscape parameters ``lp`` and a scratch vector ``work``.
-``euler_maruyama(drift, diffuse)`` builds the standard scheme ``y += b dt + G dw`` from a
-drift ``drift(t, y, s, p, lp, work, out)`` and a diffusion applied to the increment,
-``diffuse(t, y, s, p, lp, dw, work, out)`` (``out += G dw``).
+Two builders give the standard scheme ``y += b dt + G sqrt(dt) z``:
+
+* ``euler_maruyama(drift, diffuse)`` from a drift ``drift(t, y, s, p, lp, work, out)`` and a
+  diffusion applied to the noise, ``diffuse(t, y, s, p, lp, z, work, out)`` (``out += G z``);
+* ``euler_maruyama_diag(drift, coef)`` for diagonal ``G = diag(coef(t, y, s, p, lp, work, out))``,
+  combined with the drift in a single pass (the fast path).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -72,17 +76,39 @@ def euler_maruyama(drift, diffuse):
     if key not in _EM:
 
         @kernel
-        def step(t, y, dt, dw, s, p, lp, work):
+        def step(t, y, dt, z, s, p, lp, work):
             n = y.shape[0]
             b = work[:n]
-            gdw = work[n:2 * n]
+            gz = work[n:2 * n]
             rest = work[2 * n:]
             for j in range(n):
-                gdw[j] = 0.0
+                gz[j] = 0.0
             drift(t, y, s, p, lp, rest, b)
-            diffuse(t, y, s, p, lp, dw, rest, gdw)
+            diffuse(t, y, s, p, lp, z, rest, gz)
+            sq = math.sqrt(dt)
             for j in range(n):
-                y[j] += b[j] * dt + gdw[j]
+                y[j] += b[j] * dt + sq * gz[j]
+
+        _EM[key] = step
+    return _EM[key]
+
+
+def euler_maruyama_diag(drift, coef):
+    """Euler-Maruyama for a diagonal diffusion ``G = diag(c)``: ``y_j += b_j dt + c_j sqrt(dt) z_j``."""
+    key = ("diag", drift, coef)
+    if key not in _EM:
+
+        @kernel
+        def step(t, y, dt, z, s, p, lp, work):
+            n = y.shape[0]
+            b = work[:n]
+            c = work[n:2 * n]
+            rest = work[2 * n:]
+            drift(t, y, s, p, lp, rest, b)
+            coef(t, y, s, p, lp, rest, c)
+            sq = math.sqrt(dt)
+            for j in range(n):
+                y[j] += b[j] * dt + sq * c[j] * z[j]
 
         _EM[key] = step
     return _EM[key]

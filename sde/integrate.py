@@ -38,9 +38,8 @@ def _build(step, value, grad, factor, needs_grad):
         n_save = save_steps.shape[0]
         y = np.empty(n)
         work = np.empty(work_size)
-        dw = np.empty(noise_dim)
+        z = np.empty(noise_dim)
         g = np.empty(d)
-        sq = math.sqrt(dt)
         for i in range(P):
             for j in range(n):
                 y[j] = y0[j]
@@ -79,10 +78,8 @@ def _build(step, value, grad, factor, needs_grad):
                 for r in range(sub):
                     t = (k * sub + r) * dt
                     for q in range(noise_dim):
-                        dw[q] = rng.standard_normal()
-                    for q in range(noise_dim):
-                        dw[q] *= sq
-                    step(t, y, dt, dw, s, p, lp, work)
+                        z[q] = rng.standard_normal()
+                    step(t, y, dt, z, s, p, lp, work)
 
     return run_chunk
 

@@ -30,7 +30,7 @@ from methods import compressors as C
 from methods import noise as N
 from methods._jit import kernel
 
-from .base import SDEModel, euler_maruyama
+from .base import SDEModel, euler_maruyama, euler_maruyama_diag
 
 KINDS = {"classic": 0.0, "second_order": -0.5, "corrected": 0.5}
 _COMP = {C.Identity: 0, C.Bernoulli: 1, C.RandK: 2}
@@ -68,7 +68,7 @@ def _drift_for(grad, hvp):
 
 
 @kernel
-def _diffuse_diag(t, y, s, p, lp, dw, work, out):
+def _coef_diag(t, y, s, p, lp, work, out):
     d = out.shape[0]
     g = work[:d]
     omega = p[3]
@@ -79,11 +79,42 @@ def _diffuse_diag(t, y, s, p, lp, dw, work, out):
     aff = p[5] * gn2
     for j in range(d):
         var = (1.0 + omega) * (p[_HEAD + j] + aff) + omega * g[j] * g[j]
-        out[j] += scale * math.sqrt(max(var, 0.0)) * dw[j]
+        out[j] = scale * math.sqrt(max(var, 0.0))
+
+
+_ADDITIVE: dict = {}
+
+
+def _additive_step_for(grad, hvp):
+    """Fused Euler-Maruyama step for a constant diagonal Sigma~ (no compression, state-independent
+    noise; ``p`` holds its square root): one gradient, one update pass."""
+    key = (grad, hvp)
+    if key not in _ADDITIVE:
+
+        @kernel
+        def step(t, y, dt, z, s, p, lp, work):
+            d = y.shape[0]
+            g = work[:d]
+            hg = work[d:2 * d]
+            grad(y, lp, g)
+            c = p[2]
+            noise = s * math.sqrt(p[0] / p[1] * dt)
+            if c != 0.0:
+                hvp(y, g, lp, hg)
+                ce = c * p[0] * s * s
+                for j in range(d):
+                    y[j] += (-s * g[j] + ce * hg[j]) * dt + noise * p[_HEAD + j] * z[j]
+            else:
+                sdt = s * dt
+                for j in range(d):
+                    y[j] += -sdt * g[j] + noise * p[_HEAD + j] * z[j]
+
+        _ADDITIVE[key] = step
+    return _ADDITIVE[key]
 
 
 @kernel
-def _diffuse_full(t, y, s, p, lp, dw, work, out):
+def _diffuse_full(t, y, s, p, lp, z, work, out):
     d = out.shape[0]
     g = work[:d]
     omega = p[3]
@@ -106,11 +137,11 @@ def _diffuse_full(t, y, s, p, lp, dw, work, out):
             sig[a, b] = S + extra
     w, Q = np.linalg.eigh(sig)
     scale = s * math.sqrt(p[0] / p[1])
-    # out += Q sqrt(w) Q^T dw
+    # out += Q sqrt(w) Q^T z
     for k in range(d):
         qk = 0.0
         for b in range(d):
-            qk += Q[b, k] * dw[b]
+            qk += Q[b, k] * z[b]
         qk *= math.sqrt(max(w[k], 0.0))
         for a in range(d):
             out[a] += scale * Q[a, k] * qk
@@ -146,11 +177,20 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     omega = float(comp.omega(d))
     ctype = _COMP[type(comp)]
     diagonal = ctype in (0, 1) and np.allclose(S, np.diag(np.diag(S)))
-    body = np.diag(S) if diagonal else S.ravel()
+    additive = diagonal and omega == 0.0 and B_aff == 0.0
+    body = np.sqrt(np.diag(S)) if additive else (np.diag(S) if diagonal else S.ravel())
     p = np.concatenate([[optimizer.lr, float(agents), KINDS[kind], omega, float(ctype), B_aff], body])
-    diffuse = _diffuse_diag if diagonal else _diffuse_full
     lk = landscape.kernels
-    step = euler_maruyama(_drift_for(lk.grad, lk.hvp), diffuse)
+    drift = _drift_for(lk.grad, lk.hvp)
+    if additive:
+        diffuse = "additive"
+        step = _additive_step_for(lk.grad, lk.hvp)
+    elif diagonal:
+        diffuse = _coef_diag
+        step = euler_maruyama_diag(drift, diffuse)
+    else:
+        diffuse = _diffuse_full
+        step = euler_maruyama(drift, diffuse)
     name = "SGD" if agents == 1 and ctype == 0 else ("DSGD" if ctype == 0 else "DCSGD")
     c_txt = {"classic": "", "second_order": " - (eta s^2/2) H grad f", "corrected": " + (eta s^2/2) H grad f"}[kind]
     formula = f"dX = [-s grad f{c_txt}] dt + s sqrt(eta/N) Sigma~(X)^(1/2) dW   (N={agents}, omega={omega:g})"
@@ -158,6 +198,6 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     source = {"classic": "spec l0l1 4.2/4.4a; compression 4.1-4.2", "second_order": "spec adaptive 2.2 (Li-Tai-E SME2)",
               "corrected": "spec l0l1 4.2 (Eq. 27), 4.4b"}[kind]
     return SDEModel(method=name, kind=kind, landscape=landscape, noise=noise, optimizer=optimizer, params=p,
-                    step=step, key=("sgd", lk.grad, lk.hvp, diagonal), state_dim=d, noise_dim=d,
+                    step=step, key=("sgd", lk.grad, lk.hvp, diffuse), state_dim=d, noise_dim=d,
                     work_size=2 * d + 2 * d, time_per_step=optimizer.lr, provenance=provenance, source=source,
                     formula=formula)

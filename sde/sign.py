@@ -26,7 +26,7 @@ import numpy as np
 from methods import noise as N
 from methods._jit import kernel
 
-from .base import SDEModel, euler_maruyama
+from .base import SDEModel, euler_maruyama_diag
 from .special import sign_mean_gauss, sign_mean_t, slope
 
 KINDS = {"classic": 0, "corrected": 1, "phase1": 2, "phase2": 3, "phase3": 4}
@@ -97,14 +97,14 @@ def _drift_for(grad, hvp):
 
 
 @kernel
-def _diffuse(t, y, s, p, lp, dw, work, out):
+def _coef(t, y, s, p, lp, work, out):
     d = out.shape[0]
     kind = int(p[2])
     m2 = work[d:2 * d]
     scale = s * math.sqrt(p[0] / p[1])
     for j in range(d):
         v = 1.0 if kind == 4 else max(1.0 - m2[j], 0.0)
-        out[j] += scale * math.sqrt(v) * dw[j]
+        out[j] = scale * math.sqrt(v)
 
 
 def build(landscape, optimizer, noise, kind: str) -> SDEModel:
@@ -130,7 +130,7 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     p = np.concatenate([[optimizer.lr, float(agents), float(KINDS[kind]), float(law), nu if law else 0.0, c_nu],
                         table.ravel()])
     lk = landscape.kernels
-    step = euler_maruyama(_drift_for(lk.grad, lk.hvp), _diffuse)
+    step = euler_maruyama_diag(_drift_for(lk.grad, lk.hvp), _coef)
     mtxt = "erf(grad f/(sqrt2 sigma_i))" if law == 0 else f"2 F_t{nu:g}(grad f/sigma_i) - 1"
     formula = {
         "classic": f"dX = -s m dt + s sqrt(eta/N) sqrt(I - mean diag(m_i^2)) dW,  m_i = {mtxt}",
