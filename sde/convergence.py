@@ -12,8 +12,7 @@ and fits ``log error = a + order log h`` by weighted least squares, the weights 
 Monte Carlo standard errors of each level; the interval is ``order +- z se``.
 
 Test problems: ``gbm(mu, sigma)``, ``dX = mu X dt + sigma X dW``, exact
-``X(T) = X0 exp((mu - sigma^2/2) T + sigma W(T))``; the step under test is the package's
-generic ``sde.base.euler_maruyama`` step.
+``X(T) = X0 exp((mu - sigma^2/2) T + sigma W(T))``. The step under test is the package's generic ``sde.base.euler_maruyama`` step.
 """
 from __future__ import annotations
 

@@ -95,20 +95,29 @@ def _kernel_for(model: SDEModel):
         return _KERNELS[key]
 
 
-def integrate(model: SDEModel, *, x0, t_end: float, paths: int = 1024, seed=0, refine: int = 1,
-              save_every: int | None = None, save_at=None, record_iterates: bool = False,
+def integrate(model: SDEModel, *, x0, t_end: float, paths: int = 1024, seed=0, refine: int | None = None,
+              dt: float | None = None, save_every: int | None = None, save_at=None, record_iterates: bool = False,
               blowup: float = np.inf, threads: int | None = None) -> Run:
     """Integrate ``model`` from ``x0`` to ``t_end`` with Euler-Maruyama, ``paths`` paths.
 
     ``t_end`` must be a whole number of iterations (``t_end / model.time_per_step``);
-    ``refine`` SDE steps are taken per iteration (``dt = time_per_step / refine``);
+    ``refine`` SDE steps are taken per iteration (``dt = time_per_step / refine``; default 1),
+    or give ``dt`` itself, which must divide ``time_per_step``;
     ``save_every`` / ``save_at`` count iterations, as in ``methods.simulate``.
     """
     if not isinstance(model, SDEModel):
         raise ValueError(f"model must be an sde.SDEModel (from sde.model(...)), got {model!r}")
     t_end = _checks.positive("t_end", t_end)
-    refine = _checks.integer("refine", refine, minimum=1)
     h = model.time_per_step
+    if dt is not None:
+        if refine is not None:
+            raise ValueError("dt and refine are exclusive: give one")
+        dt = _checks.positive("dt", dt)
+        m = h / dt
+        refine = int(round(m))
+        if refine < 1 or abs(m - refine) > 1e-9 * max(1.0, m):
+            raise ValueError(f"dt = {dt} must divide the time per iteration {h:g} (lr, or lr^2 for Malladi's models)")
+    refine = 1 if refine is None else _checks.integer("refine", refine, minimum=1)
     steps_f = t_end / h
     steps = int(round(steps_f))
     if steps < 1 or abs(steps_f - steps) > 1e-9 * max(1.0, steps_f):

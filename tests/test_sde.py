@@ -193,6 +193,8 @@ BAD = [
     (lambda: sde.integrate(sde.model(O.SGD(lr=0.1), L.Quartic(2), None), x0=1.0, t_end=1.05), "t_end"),
     (lambda: sde.integrate(sde.model(O.SGD(lr=0.1), L.Quartic(2), None), x0=1.0, t_end=-1.0), "t_end"),
     (lambda: sde.integrate(sde.model(O.SGD(lr=0.1), L.Quartic(2), None), x0=1.0, t_end=1.0, refine=0), "refine"),
+    (lambda: sde.integrate(sde.model(O.SGD(lr=0.1), L.Quartic(2), None), x0=1.0, t_end=1.0, dt=-0.01), "dt"),
+    (lambda: sde.integrate(sde.model(O.SGD(lr=0.1), L.Quartic(2), None), x0=1.0, t_end=1.0, dt=0.03), "dt"),
     (lambda: sde.integrate(sde.model(O.SGD(lr=0.1), L.Quartic(2), None), x0=[1.0, 2.0, 3.0], t_end=1.0), "x0"),
     (lambda: sde.integrate("sgd", x0=1.0, t_end=1.0), "model"),
 ]
