@@ -1,0 +1,160 @@
+"""Stationary laws and convergence bounds on quadratics, derived by sympy on first use.
+
+Each public function evaluates a formula that sympy derives here (from the discrete
+second-moment recursion, or from the stationary Lyapunov equation ``A C + C A^T = Q`` of a
+linear SDE); ``derivation(name)`` returns the symbolic result. Source and status:
+
+=============================  ==========================================  ==================
+function                       source                                      status
+=============================  ==========================================  ==================
+sgd_stationary_variance        spec adaptive 2.4 / 7.2                     recovered
+dcsgd_stationary_second_moment spec compression 5.5 (discrete and SDE)     derived, verified
+sign_stationary_variance       spec adaptive 4.3 L3.7; compression 5.5     derived (phase 3)
+rmspropw_stationary_variance   spec adaptive 4.4                           derived (NUM)
+adamw_stationary_variance      spec adaptive 4.5 ("my Lyapunov form")      derived (NUM)
+dsignsgd_floor / dcsgd_floor   spec compression 5.5, 5.6                   derived
+crossover_sigma                spec compression 5.6                        derived
+sgd_pl_bound, dcsgd_pl_bound   spec adaptive 4.2; compression 5.2          derived
+dsignsgd_pl_bound              spec compression 5.3 (phase 3)              derived
+=============================  ==========================================  ==================
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import sympy as sp
+
+eta, lam, sig, omega, N, theta, rho1, c = sp.symbols("eta lambda sigma omega N theta rho1 c", positive=True)
+v = sp.Symbol("v")
+
+
+def lyapunov(A: sp.Matrix, Q: sp.Matrix) -> sp.Matrix:
+    """Stationary covariance of ``dY = -A Y dt + Q^(1/2) dW``: solves ``A C + C A^T = Q``."""
+    n = A.shape[0]
+    C = sp.Matrix(n, n, lambda i, j: sp.Symbol(f"C{min(i, j)}{max(i, j)}"))
+    sol = sp.solve(list(A * C + C * A.T - Q), list(C.free_symbols), dict=True)[0]
+    return C.subs(sol).applyfunc(sp.simplify)
+
+
+@lru_cache(maxsize=None)
+def derivation(name: str) -> sp.Expr:
+    """The symbolic stationary variance (per coordinate, ``f = lambda x^2/2``) behind each function."""
+    if name == "sgd_discrete":
+        # v = (1 - eta lam)^2 v + eta^2 sigma^2
+        return sp.solve(sp.Eq(v, (1 - eta * lam) ** 2 * v + eta**2 * sig**2), v)[0]
+    if name == "sgd_sde":
+        return lyapunov(sp.Matrix([[lam]]), sp.Matrix([[eta * sig**2]]))[0]
+    if name == "dcsgd_discrete":
+        # homogeneous agents, Bernoulli-type compression: per-step noise variance
+        # (eta^2 / N) (omega lam^2 v + (1 + omega) sigma^2)
+        return sp.solve(sp.Eq(v, (1 - eta * lam) ** 2 * v + eta**2 / N * (omega * lam**2 * v + (1 + omega) * sig**2)), v)[0]
+    if name == "dcsgd_sde":
+        # dX = -lam X dt + sqrt(eta/N) sqrt((1+omega) sigma^2 + omega lam^2 X^2) dW: second moment ODE
+        return sp.solve(sp.Eq(0, -2 * lam * v + eta / N * ((1 + omega) * sig**2 + omega * lam**2 * v)), v)[0]
+    if name == "sign_phase3":
+        # dX = -c lam X / sigma dt + sqrt(eta / N) dW
+        return lyapunov(sp.Matrix([[c * lam / sig]]), sp.Matrix([[eta / N]]))[0]
+    if name == "rmspropw":
+        # dX = -(lam / sigma + theta) X dt + sqrt(eta) dW   (P ~ sigma, eps neglected)
+        return lyapunov(sp.Matrix([[lam / sig + theta]]), sp.Matrix([[eta]]))[0]
+    if name == "adamw":
+        # linearised (X, M): dX = -(M / sigma + theta X) dt, dM = rho1 (lam X - M) dt + sqrt(eta) rho1 sigma dW
+        A = sp.Matrix([[theta, 1 / sig], [-rho1 * lam, rho1]])
+        Q = sp.Matrix([[0, 0], [0, eta * rho1**2 * sig**2]])
+        return lyapunov(A, Q)[0, 0]
+    raise ValueError(f"unknown derivation {name!r}")
+
+
+@lru_cache(maxsize=None)
+def _fn(name):
+    e = derivation(name)
+    syms = sorted(e.free_symbols, key=lambda s: s.name)
+    return syms, sp.lambdify(syms, e, "numpy")
+
+
+def _eval(name, **values):
+    syms, fn = _fn(name)
+    return fn(*[values[s.name] for s in syms])
+
+
+def sgd_stationary_variance(eta, lam, sigma, *, discrete=True):
+    """``eta sigma^2 / (lam (2 - eta lam))`` (discrete SGD) or ``eta sigma^2 / (2 lam)`` (SDE)."""
+    return _eval("sgd_discrete" if discrete else "sgd_sde", eta=eta, **{"lambda": lam}, sigma=sigma)
+
+
+def dcsgd_stationary_second_moment(eta, h, sigma, omega, agents, *, discrete=True):
+    """``E x_j^2`` of DCSGD on ``sum h_j x_j^2 / 2`` with Bernoulli compressors and Gaussian noise;
+    ``sigma`` per agent (the formula uses ``mean(sigma^2)``), homogeneous ``omega``."""
+    s2 = float(np.mean(np.asarray(sigma, dtype=float) ** 2))
+    return _eval("dcsgd_discrete" if discrete else "dcsgd_sde", eta=eta, **{"lambda": np.asarray(h, float)},
+                 sigma=math.sqrt(s2), omega=omega, N=agents)
+
+
+def sign_stationary_variance(eta, lam, sigma, *, agents=1, nu=math.inf):
+    """Phase-3 stationary variance of (D)SignSGD: ``eta sigma_H / (2 N c_nu lam)``;
+    ``sigma`` per agent enters through its harmonic mean."""
+    from sde.special import slope
+
+    sh = 1.0 / float(np.mean(1.0 / np.asarray(sigma, dtype=float)))
+    return _eval("sign_phase3", eta=eta, **{"lambda": np.asarray(lam, float)}, sigma=sh, N=agents, c=slope(nu))
+
+
+def rmspropw_stationary_variance(eta, lam, sigma, theta):
+    """``(eta/2) (lam/sigma + theta)^-1``."""
+    return _eval("rmspropw", eta=eta, **{"lambda": lam}, sigma=sigma, theta=theta)
+
+
+def adamw_stationary_variance(eta, lam, sigma, rho1, theta):
+    """``(eta/2) rho1/(rho1 + theta) (lam/sigma + theta)^-1`` (reduces to Adam's ``eta sigma/(2 lam)``
+    at ``theta = 0``)."""
+    return _eval("adamw", eta=eta, **{"lambda": lam}, sigma=sigma, rho1=rho1, theta=theta)
+
+
+def loss_from_variances(h, var):
+    """``E f = sum_j h_j var_j / 2`` for ``f = sum h_j x_j^2 / 2`` centred at the mean 0."""
+    return float(np.sum(0.5 * np.asarray(h, float) * np.asarray(var, float)))
+
+
+def dsignsgd_floor(eta, d, sigma, agents, nu=math.inf):
+    """``E f_inf ~ eta d sigma_H / (4 N c_nu)`` (phase 3, independent of the curvatures)."""
+    return d * 0.5 * float(sign_stationary_variance(eta, 1.0, sigma, agents=agents, nu=nu))
+
+
+def dcsgd_floor(eta, h, sigma, omega, agents, *, discrete=False):
+    return loss_from_variances(h, dcsgd_stationary_second_moment(eta, h, sigma, omega, agents, discrete=discrete))
+
+
+def crossover_sigma(omega):
+    """sigma above which DSignSGD's floor is below DCSGD's at equal eta (homogeneous agents,
+    small eta): solves ``sqrt(pi/2) sigma = (1 + omega) sigma^2``."""
+    s = sp.Symbol("s", positive=True)
+    root = sp.solve(sp.Eq(sp.sqrt(sp.pi / 2) * s, (1 + sp.Float(omega)) * s**2), s)
+    return float(root[0])
+
+
+def sgd_pl_bound(t, f0, mu, L, d, sigma, eta):
+    """SGD SDE under mu-PL, L-smooth, ``Sigma = sigma^2 I``:
+    ``(f0 - f*) e^(-2 mu t) + (eta L d sigma^2 / (4 mu)) (1 - e^(-2 mu t))``."""
+    e = np.exp(-2 * mu * np.asarray(t, float))
+    return f0 * e + eta * L * d * sigma**2 / (4 * mu) * (1 - e)
+
+
+def dcsgd_pl_bound(t, f0, mu, L, d, sigma, omega, agents, eta):
+    """DCSGD SDE (homogeneous agents): rate ``2 mu Delta``, ``Delta = 1 - eta L omega / (2N)``, floor
+    ``eta L d (1 + omega) sigma^2 / (4 mu N Delta)``; needs ``Delta > 0``."""
+    delta = 1 - eta * L * omega / (2 * agents)
+    if delta <= 0:
+        raise ValueError(f"eta must be < 2N/(L omega) = {2 * agents / (L * omega):.4g} for the bound to hold")
+    e = np.exp(-2 * mu * delta * np.asarray(t, float))
+    return f0 * e + (1 - e) * eta * L * d * (1 + omega) * sigma**2 / (4 * mu * agents * delta)
+
+
+def dsignsgd_pl_bound(t, f0, mu, L, d, sigma_h, agents, eta, nu=math.inf):
+    """DSignSGD SDE, phase 3: rate ``2 mu c / sigma_H``, floor ``eta L d sigma_H / (4 mu c N)``."""
+    from sde.special import slope
+
+    cn = slope(nu)
+    e = np.exp(-2 * mu * cn * np.asarray(t, float) / sigma_h)
+    return f0 * e + (1 - e) * eta * L * d * sigma_h / (4 * mu * cn * agents)

@@ -1,0 +1,96 @@
+"""Scaling rules: is an SDE model invariant under a substitution of hyperparameters?
+
+A model is given symbolically by its drift components ``b`` and diagonal diffusion-squared
+components ``D`` (in its own time unit). A rule substitutes hyperparameters (``eta, B, N,
+omega, beta, eps, weight decay``). The law of ``X`` is unchanged up to the time change
+``t -> r t`` iff every ``b_new / b_old`` and every ``D_new / D_old`` equal one common constant
+``r`` that does not depend on the state; ``r = 1`` means the same SDE in the same time.
+
+Models offered (all DERIVED from the specs' SDEs; the rules are the papers' claims):
+* ``dsgd()``: ``b = -g``, ``D = eta sigma^2 / (N B)`` (spec compression 4.1, 5.7);
+* ``dsignsgd_phase3()``: ``b = -c sqrt(B) g / sigma``, ``D = eta / N`` (spec compression 4.3, 5.7);
+* ``malladi_rmsprop()`` / ``malladi_adam()``: Malladi et al.'s SDEs written in the raw
+  hyperparameters ``eta, B, beta_i, eps`` through ``sigma0 = sigma eta / sqrt(B)``,
+  ``eps0 = eps eta``, ``c_i = (1 - beta_i) / eta^2`` (spec adaptive 3.3-3.5).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+eta, B, N, kappa, sigma, c = sp.symbols("eta B N kappa sigma c", positive=True)
+beta1, beta2, eps = sp.symbols("beta1 beta2 epsilon", positive=True)
+g, u, m = sp.symbols("g u m", real=True)  # state: gradient, second-moment and momentum processes
+
+
+@dataclass(frozen=True)
+class SymbolicSDE:
+    name: str
+    drift: tuple
+    diffusion2: tuple
+    state: tuple
+
+
+@dataclass(frozen=True)
+class Verdict:
+    rule: dict
+    invariant: bool
+    time_factor: sp.Expr | None
+    ratios: tuple
+
+    def __str__(self):
+        r = ", ".join(f"{k} -> {v}" for k, v in self.rule.items())
+        if self.invariant:
+            return f"rule {{{r}}}: invariant" + ("" if self.time_factor == 1 else f" up to t -> {self.time_factor} t")
+        return f"rule {{{r}}}: NOT invariant (ratios {self.ratios})"
+
+
+def check(model: SymbolicSDE, rule: dict) -> Verdict:
+    """Decide symbolically whether ``rule`` leaves ``model`` invariant (up to a time change)."""
+    ratios = []
+    for e in model.drift + model.diffusion2:
+        if sp.simplify(e) == 0:
+            continue
+        ratios.append(sp.simplify(e.subs(rule, simultaneous=True) / e))
+    r0 = ratios[0]
+    same = all(sp.simplify(r - r0) == 0 for r in ratios[1:])
+    state_free = not (r0.free_symbols & set(model.state))
+    ok = bool(same and state_free)
+    return Verdict(rule, ok, sp.simplify(r0) if ok else None, tuple(ratios))
+
+
+def dsgd() -> SymbolicSDE:
+    return SymbolicSDE("DSGD", (-g,), (eta * sigma**2 / (N * B),), (g,))
+
+
+def dsignsgd_phase3() -> SymbolicSDE:
+    return SymbolicSDE("DSignSGD (phase 3)", (-c * sp.sqrt(B) * g / sigma,), (eta / N,), (g,))
+
+
+def _malladi_constants():
+    s0 = sigma * eta / sp.sqrt(B)
+    return s0, eps * eta, (1 - beta1) / eta**2, (1 - beta2) / eta**2
+
+
+def malladi_rmsprop() -> SymbolicSDE:
+    s0, e0, _, c2 = _malladi_constants()
+    P = s0 * sp.sqrt(u) + e0
+    # dX = -P^-1 (g dt + s0 dW) (Sigma = 1), du = c2 (1 - u) dt
+    return SymbolicSDE("Malladi RMSprop", (-g / P, c2 * (1 - u)), ((s0 / P) ** 2, sp.Integer(0)), (g, u))
+
+
+def malladi_adam() -> SymbolicSDE:
+    s0, e0, c1, c2 = _malladi_constants()
+    P = s0 * sp.sqrt(u) + e0  # stationary bias corrections (gamma_i -> 1)
+    return SymbolicSDE("Malladi Adam", (-m / P, c1 * (g - m), c2 * (1 - u)),
+                       (sp.Integer(0), (s0 * c1) ** 2, sp.Integer(0)), (g, u, m))
+
+
+RULES = {
+    "linear": {eta: kappa * eta, B: kappa * B},
+    "square_root_sign": {eta: kappa * eta, B: kappa**2 * B},
+    "agents_linear": {eta: kappa * eta, N: kappa * N},
+    "malladi_square_root": {eta: sp.sqrt(kappa) * eta, B: kappa * B, beta1: 1 - kappa * (1 - beta1),
+                            beta2: 1 - kappa * (1 - beta2), eps: eps / sp.sqrt(kappa)},
+}
