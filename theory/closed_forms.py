@@ -8,6 +8,7 @@ linear SDE); ``derivation(name)`` returns the symbolic result. Source and status
 function                       source                                      status
 =============================  ==========================================  ==================
 sgd_stationary_variance        spec adaptive 2.4 / 7.2                     recovered
+sgd_stationary_covariance      spec adaptive 4.2 (Lemma 3.8), general H    recovered (SDE), derived (discrete)
 dcsgd_stationary_second_moment spec compression 5.5 (discrete and SDE)     derived, verified
 sign_stationary_variance       spec adaptive 4.3 L3.7; compression 5.5     derived (phase 3)
 rmspropw_stationary_variance   spec adaptive 4.4                           derived (NUM)
@@ -16,6 +17,8 @@ dsignsgd_floor / dcsgd_floor   spec compression 5.5, 5.6                   deriv
 crossover_sigma                spec compression 5.6                        derived
 sgd_pl_bound, dcsgd_pl_bound   spec adaptive 4.2; compression 5.2          derived
 dsignsgd_pl_bound              spec compression 5.3 (phase 3)              derived
+dcsgd_nonconvex_bound          spec compression 5.2 (L-smooth)             derived
+l0l1_dcsgd_gradient_bound      spec l0l1 5.2 (Theorem 4.2 structure)       derived
 =============================  ==========================================  ==================
 """
 from __future__ import annotations
@@ -158,3 +161,40 @@ def dsignsgd_pl_bound(t, f0, mu, L, d, sigma_h, agents, eta, nu=math.inf):
     cn = slope(nu)
     e = np.exp(-2 * mu * cn * np.asarray(t, float) / sigma_h)
     return f0 * e + (1 - e) * eta * L * d * sigma_h / (4 * mu * cn * agents)
+
+
+def dcsgd_nonconvex_bound(T, f_gap, L, d, sigma, omega, agents, eta):
+    """L-smooth, non-convex, homogeneous agents (SGD: ``omega = 0``, ``agents = 1``):
+    ``E ||grad f(X_t)||^2`` at ``t`` uniform on ``[0, T]`` is at most
+    ``f_gap / (Delta T) + eta L d (1 + omega) sigma^2 / (2 N Delta)``, ``Delta = 1 - eta L omega / (2N)``."""
+    delta = 1 - eta * L * omega / (2 * agents)
+    if delta <= 0:
+        raise ValueError(f"eta must be < 2N/(L omega) = {2 * agents / (L * omega):.4g} for the bound to hold")
+    return f_gap / (delta * np.asarray(T, float)) + eta * L * d * (1 + omega) * sigma**2 / (2 * agents * delta)
+
+
+def l0l1_dcsgd_gradient_bound(f_gap, L0, L1, d, agents, eta, int_eta, int_eta2, *, sigma0=0.0, omega=0.0,
+                              epsilon=0.5):
+    """Corrected DCSGD SDE under (L0,L1)-smoothness and affine variance, when the step obeys
+    the Theorem-4.2 ceiling with margin ``epsilon`` (spec l0l1 5.2, derived):
+    ``E ||grad f(X_that)||^2 <= (f_gap + eta (L0 + L1) d B / (2N) int eta_s^2) / ((1 - epsilon) int eta_s)``
+    with ``B = sigma0^2 (1 + omega)`` (homogeneous agents) and ``that`` drawn with density
+    ``eta_s / int eta``; ``int_eta``, ``int_eta2`` are the schedule integrals over ``[0, t]``."""
+    Bc = sigma0**2 * (1 + omega)
+    return (f_gap + eta * (L0 + L1) * d * Bc / (2 * agents) * int_eta2) / ((1 - epsilon) * int_eta)
+
+
+def sgd_stationary_covariance(H, Sigma, eta, *, discrete=True):
+    """Stationary covariance of SGD on ``(x - c)^T H (x - c) / 2`` with noise covariance ``Sigma``
+    (mean ``c``). Discrete: ``C = (I - eta H) C (I - eta H)^T + eta^2 Sigma``; SDE:
+    ``H C + C H = eta Sigma`` (``= eta/2 H^-1 Sigma`` when they commute, spec adaptive 4.2)."""
+    from scipy import linalg
+
+    H = np.asarray(H, float)
+    Sigma = np.asarray(Sigma, float)
+    if discrete:
+        A = np.eye(H.shape[0]) - eta * H
+        if np.max(np.abs(np.linalg.eigvals(A))) >= 1:
+            raise ValueError("eta: the discrete map is unstable (eta >= 2 / lambda_max), no stationary law")
+        return linalg.solve_discrete_lyapunov(A, eta**2 * Sigma)
+    return linalg.solve_continuous_lyapunov(-H, -eta * Sigma)

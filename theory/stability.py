@@ -42,18 +42,29 @@ def gd_quartic_region():
     return sp.solve_univariate_inequality(sp.Abs(1 - u) < 1, u, relational=False, domain=sp.Interval.open(0, sp.oo))
 
 
-def corrected_quartic_region():
-    """Values of ``u = eta x^2`` where the corrected ODE on ``x^4/4`` decreases the loss.
+CURVATURE_COEFF = {"classic": 0, "second_order": -sp.Rational(1, 2), "corrected": sp.Rational(1, 2)}
 
-    Drift ``b = -f' + (eta/2) f'' f'``; loss drift ``b f'`` is derived here, not pasted.
+
+def model_quartic_region(kind: str):
+    """Values of ``u = eta x^2`` where the model's ODE on ``x^4/4`` decreases the loss, and the
+    loss drift ``b f'`` with ``b = -f' + c eta f'' f'`` (derived here, not pasted).
+
+    classic and second order: every ``u > 0``; corrected: ``u < 2/3`` (spec l0l1 4.3).
     """
+    if kind not in CURVATURE_COEFF:
+        raise ValueError(f"kind must be one of {sorted(CURVATURE_COEFF)}, got {kind!r}")
     f = x**4 / 4
     fp, fpp = sp.diff(f, x), sp.diff(f, x, 2)
-    loss_drift = sp.expand((-fp + eta / 2 * fpp * fp) * fp)
+    loss_drift = sp.expand((-fp + CURVATURE_COEFF[kind] * eta * fpp * fp) * fp)
     u = sp.Symbol("u", positive=True)
     reduced = sp.simplify(loss_drift / x**6).subs(eta, u / x**2)
     return sp.solve_univariate_inequality(sp.simplify(reduced) < 0, u, relational=False,
                                           domain=sp.Interval.open(0, sp.oo)), sp.factor(loss_drift)
+
+
+def corrected_quartic_region():
+    """``model_quartic_region("corrected")``."""
+    return model_quartic_region("corrected")
 
 
 def dcsgd_step_ceiling(corrected: bool = True):
