@@ -1,1 +1,21 @@
-"""Paper figures and claims (issue 5: not built yet)."""
+"""Paper figures, verified claims and the ``sde-workbench`` command line.
+
+Each figure is a module with ``NAME``, ``TITLE``, ``settings(quick)``, ``compute(settings)``
+(returns arrays; cached by ``figures.cache``), ``plot(data, settings)`` and ``caption(settings)``.
+``FIGURES`` lists them in order.
+"""
+from importlib import import_module
+
+_ORDER = ["fig_stability", "fig_heavy_tails", "fig_sde_vs_discrete", "fig_floor_vs_sigma", "fig_agents",
+          "fig_adamw_weight_decay"]
+
+
+def _load():
+    out = {}
+    for name in _ORDER:
+        mod = import_module(f"figures.{name}")
+        out[mod.NAME] = mod
+    return out
+
+
+FIGURES = _load()

@@ -20,9 +20,10 @@ from . import adaptive as _adaptive
 from . import sgd as _sgd
 from . import sign as _sign
 from .base import SDEModel
+from .compare import Comparison, compare
 from .integrate import integrate
 
-__all__ = ["model", "integrate", "kinds", "SDEModel"]
+__all__ = ["model", "integrate", "kinds", "compare", "Comparison", "SDEModel"]
 
 
 def _family(optimizer):

@@ -1,0 +1,82 @@
+"""Put a discrete method beside its SDE models: ``compare(landscape, optimizer, noise, ...)``.
+
+Runs ``methods.simulate`` and ``sde.integrate`` for each requested model kind on the same
+save grid (``t = k * lr``), returns them together, and plots them with confidence bands
+(means +- 1.96 s.e.) or quantile bands, optionally with a theory curve from ``theory``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from methods import simulate
+from methods.run import Run
+
+from .base import SDEModel
+from .integrate import integrate
+
+
+@dataclass
+class Comparison:
+    discrete: Run
+    sde: dict = field(default_factory=dict)      # kind -> Run
+    models: dict = field(default_factory=dict)   # kind -> SDEModel
+
+    def gap(self, kind: str = "classic", name: str = "loss"):
+        """``E_sde - E_discrete`` at every save point and its standard error."""
+        a, b = self.sde[kind], self.discrete
+        return a.mean(name) - b.mean(name), np.hypot(a.stderr(name), b.stderr(name))
+
+    def plot(self, ax=None, *, name: str = "loss", band: str = "ci", bound=None, bound_label="theory",
+             logy: bool = True, title: str | None = None):
+        """Discrete run and SDE models with bands. ``band``: ``"ci"`` (mean +- 1.96 s.e.,
+        non-diverged paths) or ``"quantile"`` (median with 10-90% band, diverged as +inf).
+        ``bound``: an array on ``self.discrete.t`` or a callable of ``t``."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 4))
+        runs = [("discrete", self.discrete)] + [(f"SDE: {k}", r) for k, r in self.sde.items()]
+        for label, r in runs:
+            if band == "quantile":
+                lo, mid, hi = r.quantile(name, [0.1, 0.5, 0.9])
+            else:
+                mid = r.mean(name)
+                lo, hi = r.ci(name)
+            extra = f" ({r.diverged} diverged)" if r.diverged else ""
+            (line,) = ax.plot(r.t, mid, label=label + extra, lw=1.6 if label == "discrete" else 1.2,
+                              ls="-" if label == "discrete" else "--")
+            ax.fill_between(r.t, np.maximum(lo, 1e-300) if logy else lo, hi, color=line.get_color(), alpha=0.2, lw=0)
+        if bound is not None:
+            t = self.discrete.t
+            y = bound(t) if callable(bound) else np.asarray(bound)
+            ax.plot(t, y, "k:", lw=1.2, label=bound_label)
+        if logy:
+            ax.set_yscale("log")
+        ax.set_xlabel("t = k * lr")
+        ax.set_ylabel({"loss": "f(x) - f*", "grad_norm": "||grad f||"}.get(name, name)
+                      + (" (median, 10-90%)" if band == "quantile" else " (mean, 95% CI)"))
+        if title:
+            ax.set_title(title)
+        ax.legend(fontsize=8)
+        return ax
+
+
+def compare(landscape, optimizer, noise=None, *, x0, steps: int, paths: int = 2048, seed=0,
+            kinds=("classic",), refine: int = 1, save_every=None, **kw) -> Comparison:
+    """Run ``optimizer`` and its SDE models ``kinds`` (see ``sde.kinds``) on the same grid.
+
+    The discrete run uses ``seed`` and SDE kind ``i`` uses ``seed + 1 + i`` (independent
+    noise: a difference of means then has the standard error of ``Comparison.gap``)."""
+    from . import model as make_model
+
+    disc = simulate(landscape, optimizer, noise, x0=x0, steps=steps, paths=paths, seed=seed,
+                    save_every=save_every, **kw)
+    out = Comparison(discrete=disc)
+    for i, kind in enumerate(kinds):
+        m = make_model(optimizer, landscape, noise, kind=kind)
+        out.models[kind] = m
+        out.sde[kind] = integrate(m, x0=x0, t_end=steps * m.time_per_step, paths=paths, seed=seed + 1 + i,
+                                  refine=refine, save_every=save_every, **kw)
+    return out
