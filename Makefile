@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test test-slow bench venv clean
+.PHONY: figures figures-quick verify test test-slow bench venv clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+figures: $(STAMP)
+	$(VENV)/bin/sde-workbench figures --out figures/gallery
+
+figures-quick: $(STAMP)
+	$(VENV)/bin/sde-workbench figures --quick --out figures/output
+
+verify: $(STAMP)
+	$(VENV)/bin/sde-workbench verify --report figures/gallery/claims.md
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -32,7 +32,7 @@ def _figures(args):
         fig = mod.plot(data, s)
         style.caption(fig, mod.caption(s) + (" [quick run]" if args.quick else ""))
         for ext in ("png", "pdf"):
-            fig.savefig(out / f"{name}.{ext}")
+            fig.savefig(out / f"{name}.{ext}", dpi=100 if ext == "png" else None)
         plt.close(fig)
         print(f"{name}: {'cached' if hit else 'computed'} in {time.perf_counter() - t0:.1f}s -> {out / name}.png/pdf",
               flush=True)
