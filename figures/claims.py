@@ -102,7 +102,6 @@ def _floors(quick):
     d, s = _data("floor_vs_sigma", quick)
     sg = d["sigmas"]
     sel = sg >= 1.0  # phase 3 for the sign method; the DCSGD floor is exactly quadratic
-    out = []
     a, ase = _slope(sg[sel], *d["dsign"][sel].T)
     b, bse = _slope(sg, *d["dcsgd_1.0"].T)
     ok = abs(a - 1) <= Z * ase and abs(b - 2) <= Z * bse

@@ -31,6 +31,55 @@ _KERNELS: dict = {}
 _KERNELS_LOCK = threading.Lock()
 
 
+@kernel
+def store_save_point(si, i, k, x, g, loss, blowup, out_loss, out_gn, out_x, out_div, record_x):
+    """Record save point ``si`` of path ``i`` (iteration ``k``); if the path has diverged (loss
+    NaN/inf or above ``blowup``, or an infinite gradient) mark it, fill the remaining save
+    points (+inf; NaN iterates) and return True. Shared by both engines."""
+    gn2 = 0.0
+    for j in range(g.shape[0]):
+        gn2 += g[j] * g[j]
+    out_loss[si, i] = loss
+    out_gn[si, i] = math.sqrt(gn2)
+    if record_x:
+        for j in range(x.shape[0]):
+            out_x[si, i, j] = x[j]
+    if loss <= blowup and gn2 < np.inf:
+        return False
+    out_div[i] = k
+    for r in range(si, out_loss.shape[0]):
+        out_loss[r, i] = np.inf
+        out_gn[r, i] = np.inf
+        if record_x:
+            for j in range(x.shape[0]):
+                out_x[r, i, j] = np.nan
+    return True
+
+
+def run_paths(call, *, n_save: int, paths: int, d: int, seed: int, threads, record_iterates: bool):
+    """Run ``call(rng, loss, grad_norm, iterates, diverged_at)`` on every chunk of paths (each
+    with its own contiguous output buffers) and gather the outputs of all paths."""
+    loss = np.empty((n_save, paths))
+    gn = np.empty((n_save, paths))
+    xs = np.empty((n_save, paths, d)) if record_iterates else np.empty((0, 0, 0))
+    div = np.empty(paths, dtype=np.int64)
+
+    def work(rng, lo, hi):
+        cl = np.empty((n_save, hi - lo))
+        cg = np.empty((n_save, hi - lo))
+        cx = np.empty((n_save, hi - lo, d)) if record_iterates else xs
+        cd = np.empty(hi - lo, dtype=np.int64)
+        call(rng, cl, cg, cx, cd)
+        loss[:, lo:hi] = cl
+        gn[:, lo:hi] = cg
+        if record_iterates:
+            xs[:, lo:hi] = cx
+        div[lo:hi] = cd
+
+    run_chunks(work, paths, seed, threads)
+    return loss, gn, (xs if record_iterates else None), div
+
+
 def _build_kernel(value, grad, sample, compress, factor, update, init, fused, needs_gn2):
     """Compose one compiled chunk kernel. ``fused``: one agent, identity compressor (the
     oracle output is the direction, no copy). ``needs_gn2``: the noise reads ||grad f||^2."""
@@ -60,23 +109,8 @@ def _build_kernel(value, grad, sample, compress, factor, update, init, fused, ne
                 if si < n_save and save_steps[si] == k:
                     grad(x, lp, g)
                     have_grad = True
-                    gn2 = 0.0
-                    for j in range(d):
-                        gn2 += g[j] * g[j]
-                    loss = value(x, lp) - f_star
-                    out_loss[si, i] = loss
-                    out_gn[si, i] = math.sqrt(gn2)
-                    if record_x:
-                        for j in range(d):
-                            out_x[si, i, j] = x[j]
-                    if not (loss <= blowup and gn2 < np.inf):
-                        out_div[i] = k
-                        for r in range(si, n_save):
-                            out_loss[r, i] = np.inf
-                            out_gn[r, i] = np.inf
-                            if record_x:
-                                for j in range(d):
-                                    out_x[r, i, j] = np.nan
+                    if store_save_point(si, i, k, x, g, value(x, lp) - f_star, blowup, out_loss, out_gn, out_x,
+                                        out_div, record_x):
                         break
                     si += 1
                 if k == steps:
@@ -208,28 +242,14 @@ def simulate(landscape, optimizer, noise=None, *, x0, steps: int, paths: int = 1
     state_size = optimizer.state_size(d)
 
     run_chunk = get_kernel(landscape, optimizer, noise)
-    n_save = saves.size
-    loss = np.empty((n_save, paths))
-    gn = np.empty((n_save, paths))
-    xs = np.empty((n_save, paths, d)) if record_iterates else np.empty((0, 0, 0))
-    div = np.empty(paths, dtype=np.int64)
 
-    def work(rng, lo, hi):
-        # contiguous per-chunk buffers, copied out afterwards
-        cl = np.empty((n_save, hi - lo))
-        cg = np.empty((n_save, hi - lo))
-        cx = np.empty((n_save, hi - lo, d)) if record_iterates else xs
-        cd = np.empty(hi - lo, dtype=np.int64)
+    def call(rng, cl, cg, cx, cd):
         run_chunk(rng, x0, steps, saves, agents, optimizer.lr, landscape.f_star, blowup, lp, npar, cp, op, sp,
                   state_size, cl, cg, cx, cd, record_iterates)
-        loss[:, lo:hi] = cl
-        gn[:, lo:hi] = cg
-        if record_iterates:
-            xs[:, lo:hi] = cx
-        div[lo:hi] = cd
 
-    run_chunks(work, paths, seed, threads)
+    loss, gn, xs, div = run_paths(call, n_save=saves.size, paths=paths, d=d, seed=seed, threads=threads,
+                                  record_iterates=record_iterates)
     config = {"landscape": landscape, "optimizer": optimizer, "noise": noise, "x0": x0, "steps": steps,
               "lr": optimizer.lr}
     return Run(t=saves * optimizer.lr, step=saves, loss=loss, grad_norm=gn, diverged_at=div, seed=seed,
-               config=config, iterates=xs if record_iterates else None, engine="discrete")
+               config=config, iterates=xs, engine="discrete")

@@ -22,7 +22,7 @@ can be checked against closed forms and reference implementations (PyTorch for A
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

@@ -13,7 +13,6 @@ import numpy as np
 from methods import simulate
 from methods.run import Run
 
-from .base import SDEModel
 from .integrate import integrate
 
 

@@ -11,15 +11,14 @@ evaluated at the exact gradient).
 """
 from __future__ import annotations
 
-import math
 import threading
 
 import numpy as np
 
 from methods import _checks
 from methods._jit import kernel
-from methods.engine import initial_point, save_grid
-from methods.parallel import resolve_seed, run_chunks
+from methods.engine import initial_point, run_paths, save_grid, store_save_point
+from methods.parallel import resolve_seed
 from methods.run import Run
 from methods.schedules import GradNormalized
 
@@ -51,23 +50,8 @@ def _build(step, value, grad, factor, needs_grad):
                 if si < n_save and save_steps[si] == k:
                     grad(x, lp, g)
                     have_grad = True
-                    gn2 = 0.0
-                    for j in range(d):
-                        gn2 += g[j] * g[j]
-                    loss = value(x, lp) - f_star
-                    out_loss[si, i] = loss
-                    out_gn[si, i] = math.sqrt(gn2)
-                    if record_x:
-                        for j in range(d):
-                            out_x[si, i, j] = x[j]
-                    if not (loss <= blowup and gn2 < np.inf):
-                        out_div[i] = k
-                        for r in range(si, n_save):
-                            out_loss[r, i] = np.inf
-                            out_gn[r, i] = np.inf
-                            if record_x:
-                                for j in range(d):
-                                    out_x[r, i, j] = np.nan
+                    if store_save_point(si, i, k, x, g, value(x, lp) - f_star, blowup, out_loss, out_gn, out_x,
+                                        out_div, record_x):
                         break
                     si += 1
                 if k == steps:
@@ -139,28 +123,15 @@ def integrate(model: SDEModel, *, x0, t_end: float, paths: int = 1024, seed=0, r
     p = np.ascontiguousarray(model.params, dtype=np.float64)
     run_chunk = _kernel_for(model)
     dt = h / refine
-    n_save = saves.size
-    loss = np.empty((n_save, paths))
-    gn = np.empty((n_save, paths))
-    xs = np.empty((n_save, paths, d)) if record_iterates else np.empty((0, 0, 0))
-    div = np.empty(paths, dtype=np.int64)
 
-    def work(rng, lo, hi):
-        cl = np.empty((n_save, hi - lo))
-        cg = np.empty((n_save, hi - lo))
-        cx = np.empty((n_save, hi - lo, d)) if record_iterates else xs
-        cd = np.empty(hi - lo, dtype=np.int64)
+    def call(rng, cl, cg, cx, cd):
         run_chunk(rng, y0, d, steps, refine, saves, dt, model.landscape.f_star, blowup, p, lp, sp,
                   model.work_size, model.noise_dim, cl, cg, cx, cd, record_iterates)
-        loss[:, lo:hi] = cl
-        gn[:, lo:hi] = cg
-        if record_iterates:
-            xs[:, lo:hi] = cx
-        div[lo:hi] = cd
 
-    run_chunks(work, paths, seed, threads)
+    loss, gn, xs, div = run_paths(call, n_save=saves.size, paths=paths, d=d, seed=seed, threads=threads,
+                                  record_iterates=record_iterates)
     config = {"model": f"{model.method} [{model.kind}] ({model.provenance}; {model.source})",
               "formula": model.formula, "landscape": model.landscape, "optimizer": model.optimizer,
               "noise": model.noise, "x0": x0, "refine": refine, "dt": dt}
     return Run(t=saves * h, step=saves, loss=loss, grad_norm=gn, diverged_at=div, seed=seed, config=config,
-               iterates=xs if record_iterates else None, engine=f"sde:{model.kind}")
+               iterates=xs, engine=f"sde:{model.kind}")

@@ -1,5 +1,4 @@
 """The notebooks run top to bottom (quick mode), so they cannot rot."""
-import os
 from pathlib import Path
 
 import pytest

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy import special
+
 
 from methods import compressors as C, optimizers as O, schedules as S
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import sde
-from methods import compressors as C, landscapes as L, noise as N, optimizers as O, schedules as S, simulate
+from methods import compressors as C, landscapes as L, noise as N, optimizers as O, simulate
 from sde.convergence import em_order, gbm
 from sde.special import sign_mean_gauss, sign_mean_t, slope
 from conftest import assert_mc_close
