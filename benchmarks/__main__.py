@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from methods import landscapes as L, noise as N, optimizers as O, simulate
+from methods import compressors as C, landscapes as L, noise as N, optimizers as O, simulate
 from methods._jit import kernel
 from methods.parallel import default_threads, run_chunks
 
@@ -111,7 +111,7 @@ def _table(name, rows, paths, steps, d, repeat, skipped=()):
         r["x_rng_floor"] = r["ns_per_update"] / floor
         r["x_engine"] = r["ns_per_update"] / ours
     for impl in skipped:
-        out.append({"case": name, "impl": impl, "ns_per_update": None, "skipped": "not installed (pip install '.[bench]')"})
+        out.append({"case": name, "impl": impl, "ns_per_update": None, "skipped": "skipped: not installed (pip install '.[bench]')"})
     return out
 
 
@@ -212,12 +212,188 @@ def case_em_ou(a):
     return _table("em-ou", rows, paths, steps, d, a.repeat, skipped)
 
 
+# ------------------------------------------------------------------ more cases (issue: benchmarks)
+def _torch_adam(lr, d, paths, steps, A, sigma):
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_default_dtype(torch.float64)
+    At = torch.as_tensor(A)
+
+    def run():
+        x = torch.ones(paths, d, requires_grad=False)
+        p = torch.nn.Parameter(x)
+        opt = torch.optim.Adam([p], lr=lr)
+        gen = torch.Generator().manual_seed(0)
+        for _ in range(steps):
+            p.grad = At * p.detach() + sigma * torch.randn(paths, d, generator=gen)
+            opt.step()
+
+    return run
+
+
+def _jax_adam(lr, d, paths, steps, A, sigma):
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    A_j = jnp.asarray(A)
+    b1, b2, eps = 0.9, 0.999, 1e-8
+
+    def body(carry, k):
+        x, m, v, key = carry
+        key, sub = jax.random.split(key)
+        g = A_j * x + sigma * jax.random.normal(sub, x.shape)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        t = k + 1.0
+        x = x - lr * (m / (1 - b1**t)) / (jnp.sqrt(v / (1 - b2**t)) + eps)
+        return (x, m, v, key), None
+
+    @jax.jit
+    def run(key):
+        z = jnp.zeros((paths, d))
+        (x, *_), _ = jax.lax.scan(body, (jnp.ones((paths, d)), z, z, key), jnp.arange(steps, dtype=jnp.float64))
+        return x
+
+    key = jax.random.PRNGKey(0)
+    return lambda: run(key).block_until_ready()
+
+
+def case_adam_peers(a):
+    """Adam discrete Monte Carlo (quadratic, Gaussian noise) against torch.optim.Adam batched over
+    paths and a hand-written JAX lax.scan loop; the Adam SDE on the same problem."""
+    import sde
+
+    d, paths, steps = 32, a.paths, a.steps
+    A = np.linspace(1.0, 4.0, d)
+    f, nz, opt = L.DiagonalQuadratic(A), N.Gaussian(1.0), O.Adam(lr=0.01)
+    m = sde.model(opt, f, nz)
+    rows = {
+        "sde-workbench": lambda: simulate(f, opt, nz, x0=1.0, steps=steps, paths=paths, seed=0),
+        "sde-workbench-sde": lambda: sde.integrate(m, x0=1.0, t_end=steps * 0.01, paths=paths, seed=0),
+        "rng-floor": lambda: rng_floor(paths, steps, d),
+    }
+    skipped = []
+    for name, make in (("torch.optim.Adam", _torch_adam), ("jax-lax-scan", _jax_adam)):
+        fn = make(0.01, d, paths, steps, A, 1.0)
+        if fn is None:
+            skipped.append(name)
+        else:
+            rows[name] = fn
+    return _table("adam-peers", rows, paths, steps, d, a.repeat, skipped)
+
+
+def numpy_sign_em(A, sig, lr, steps, paths, seed=0):
+    from scipy.special import erf
+
+    rng = np.random.default_rng(seed)
+    x = np.ones((paths, A.size))
+    sq = np.sqrt(lr)
+    for _ in range(steps):
+        m = erf(A * x / (np.sqrt(2) * sig))
+        x += -m * lr + sq * np.sqrt(np.maximum(1 - m * m, 0)) * sq * rng.standard_normal(x.shape)
+    return x
+
+
+def case_sign_sde(a):
+    """SignSGD SDE (Erf drift, sqrt(1 - erf^2) diffusion) on a quadratic."""
+    import sde
+
+    d, paths, steps = 32, a.paths, a.steps
+    A = np.linspace(1.0, 4.0, d)
+    m = sde.model(O.SignSGD(lr=0.01), L.DiagonalQuadratic(A), N.Gaussian(1.0))
+    rows = {
+        "sde-workbench": lambda: sde.integrate(m, x0=1.0, t_end=steps * 0.01, paths=paths, seed=0),
+        "rng-floor": lambda: rng_floor(paths, steps, d),
+        "numpy": lambda: numpy_sign_em(A, 1.0, 0.01, steps, paths),
+    }
+    return _table("sign-sde-erf", rows, paths, steps, d, a.repeat)
+
+
+@kernel
+def _t_floor(rng, n, nu, out):
+    s = 0.0
+    for _ in range(n):
+        s += rng.standard_t(nu)
+    out[0] = s
+
+
+def case_dcsgd_heavy(a):
+    """DCSGD, rand-1 of d = 32, 8 agents, Student-t(3) noise: per scalar update of x (each
+    update costs 8 agents' noise draws); the floor draws the same t variates."""
+    d, paths, steps, agents = 32, a.paths, a.steps, 8
+    f = L.DiagonalQuadratic(np.linspace(1.0, 4.0, d))
+    opt = O.DCSGD(lr=0.01, agents=agents, compressor=C.RandK(1))
+    nz = N.StudentT(3.0, 1.0)
+    sink = np.zeros(1)
+
+    def floor():
+        run_chunks(lambda rng, lo, hi: _t_floor(rng, (hi - lo) * steps * d * agents, 3.0, sink), paths, 0, None)
+
+    rows = {"sde-workbench": lambda: simulate(f, opt, nz, x0=1.0, steps=steps, paths=paths, seed=0),
+            "rng-floor": floor}
+    return _table("dcsgd-randk-8agents-t3", rows, paths, steps, d, a.repeat)
+
+
+def case_scaling(a):
+    """How time grows with paths, dimension and steps (SGD, Gaussian noise, quadratic)."""
+    out = []
+    grid = ([("paths", p, 32, 200) for p in (2**8, 2**10, 2**12, 2**14)]
+            + [("d", a.paths, dd, 200) for dd in (1, 8, 64, 256, 1024)]
+            + [("steps", a.paths, 32, st) for st in (100, 400, 1600)])
+    for what, paths, d, steps in grid:
+        f = L.DiagonalQuadratic(np.linspace(1.0, 4.0, d))
+        fn = lambda: simulate(f, O.SGD(lr=0.01), N.Gaussian(1.0), x0=1.0, steps=steps, paths=paths, seed=0)
+        t = best_times({"x": fn}, max(1, a.repeat // 2))["x"]
+        out.append({"case": f"scaling-{what}", "impl": "sde-workbench", "ns_per_update": t / (paths * steps * d) * 1e9,
+                    "seconds": t, "d": d, "paths": paths, "steps": steps, "x_rng_floor": float("nan"),
+                    "x_engine": 1.0})
+    return out
+
+
+_LATENCY = """
+import time, numpy as np
+t0 = time.perf_counter()
+from methods import landscapes as L, noise as N, optimizers as O, compressors as C, simulate
+t1 = time.perf_counter()
+f = L.DiagonalQuadratic(np.ones(8))
+simulate(f, O.DCSGD(lr=0.01, agents=2, compressor=C.RandK(2)), N.StudentT(3.0), x0=1.0, steps=10, paths=64, seed=0)
+t2 = time.perf_counter()
+simulate(f, O.DCSGD(lr=0.02, agents=3, compressor=C.RandK(3)), N.StudentT(4.0), x0=0.5, steps=10, paths=64, seed=1)
+t3 = time.perf_counter()
+print(t1 - t0, t2 - t1, t3 - t2)
+"""
+
+
+def case_latency(a):
+    """First-call latency in a fresh process: import, first call of a new combination
+    (compilation), and a second call with new parameter values (no recompilation)."""
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-c", _LATENCY], capture_output=True, text=True, check=True)
+    imp, first, again = map(float, res.stdout.split())
+    return [{"case": "latency", "impl": "sde-workbench", "ns_per_update": None, "import_s": imp,
+             "first_call_s": first, "new_parameters_s": again,
+             "skipped": f"import {imp:.2f} s; first call (compiles) {first:.2f} s; new parameters {again:.3f} s; "
+                        "numba on-disk cache not enabled yet"}]
+
+
 CASES = {
     "sgd-gauss-quadratic": lambda a: case_quadratic("sgd-gauss-quadratic", lambda: O.SGD(lr=0.01), numpy_sgd,
                                                    32, a.paths, a.steps, a.repeat),
     "adam-gauss-quadratic": lambda a: case_quadratic("adam-gauss-quadratic", lambda: O.Adam(lr=0.01), numpy_adam,
                                                     32, a.paths, a.steps, a.repeat),
     "em-ou": case_em_ou,
+    "sign-sde-erf": case_sign_sde,
+    "adam-peers": case_adam_peers,
+    "dcsgd-heavy": case_dcsgd_heavy,
+    "scaling": case_scaling,
+    "latency": case_latency,
 }
 
 
@@ -226,7 +402,7 @@ def markdown(rows, meta):
              "", "| case | impl | ns / scalar update | x RNG floor | x engine |", "|---|---|---:|---:|---:|"]
     for r in rows:
         if r["ns_per_update"] is None:
-            lines.append(f"| {r['case']} | {r['impl']} | skipped: {r['skipped']} | | |")
+            lines.append(f"| {r['case']} | {r['impl']} | {r['skipped']} | | |")
         else:
             lines.append(f"| {r['case']} | {r['impl']} | {r['ns_per_update']:.2f} | {r['x_rng_floor']:.2f} | {r['x_engine']:.2f} |")
     return "\n".join(lines)
