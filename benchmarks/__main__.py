@@ -349,7 +349,8 @@ def case_scaling(a):
         f = L.DiagonalQuadratic(np.linspace(1.0, 4.0, d))
         fn = lambda: simulate(f, O.SGD(lr=0.01), N.Gaussian(1.0), x0=1.0, steps=steps, paths=paths, seed=0)
         t = best_times({"x": fn}, max(1, a.repeat // 2))["x"]
-        out.append({"case": f"scaling-{what}", "impl": "sde-workbench", "ns_per_update": t / (paths * steps * d) * 1e9,
+        value = {"paths": paths, "d": d, "steps": steps}[what]
+        out.append({"case": f"scaling {what}={value}", "impl": "sde-workbench", "ns_per_update": t / (paths * steps * d) * 1e9,
                     "seconds": t, "d": d, "paths": paths, "steps": steps, "x_rng_floor": float("nan"),
                     "x_engine": 1.0})
     return out
@@ -404,7 +405,8 @@ def markdown(rows, meta):
         if r["ns_per_update"] is None:
             lines.append(f"| {r['case']} | {r['impl']} | {r['skipped']} | | |")
         else:
-            lines.append(f"| {r['case']} | {r['impl']} | {r['ns_per_update']:.2f} | {r['x_rng_floor']:.2f} | {r['x_engine']:.2f} |")
+            floor = "" if np.isnan(r["x_rng_floor"]) else f"{r['x_rng_floor']:.2f}"
+            lines.append(f"| {r['case']} | {r['impl']} | {r['ns_per_update']:.2f} | {floor} | {r['x_engine']:.2f} |")
     return "\n".join(lines)
 
 
