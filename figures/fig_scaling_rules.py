@@ -9,12 +9,13 @@ from methods import landscapes as L, noise as N, optimizers as O, simulate
 NAME = "scaling_rules"
 TITLE = "Scaling rules: E f against samples processed (B per step, N = 2)"
 H = np.array([1.0, 3.0])
+AGENTS = 2
 KAPPAS = (1, 2, 4)
 RULE_NAMES = ("DSGD, linear", "DSignSGD, square root", "DSignSGD, linear (wrong)")
 
 
 def settings(quick):
-    return {"paths": 512 if quick else 2048, "lr": 0.005, "sigma": 2.0, "samples": 6000, "seed": 0}
+    return {"paths": 2048 if quick else 8192, "lr": 0.005, "sigma": 2.0, "samples": 6000, "seed": 0}
 
 
 def compute(s):
@@ -25,7 +26,7 @@ def compute(s):
     for name, (meth, rule) in rules.items():
         for kap in KAPPAS:
             lr, B = rule(kap)
-            opt = O.DSGD(lr=lr, agents=2) if meth == "dsgd" else O.DSignSGD(lr=lr, agents=2)
+            opt = O.DSGD(lr=lr, agents=AGENTS) if meth == "dsgd" else O.DSignSGD(lr=lr, agents=AGENTS)
             steps = max(1, s["samples"] // B)
             r = simulate(L.DiagonalQuadratic(H), opt, N.Gaussian(s["sigma"], batch=B), x0=1.0, steps=steps,
                          paths=s["paths"], seed=s["seed"])
