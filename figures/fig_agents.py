@@ -6,7 +6,7 @@ from methods import compressors as C, landscapes as L, noise as N, optimizers as
 from theory import closed_forms as CF
 
 NAME = "agents"
-TITLE = "More agents, lower floor: stationary E f against N (sigma = 1, lr = 0.01)"
+TITLE = "More agents, lower floor (sigma = 1, lr = 0.01)"
 H = np.array([1.0, 2.0, 4.0])
 
 

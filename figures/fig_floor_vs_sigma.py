@@ -6,7 +6,7 @@ from methods import compressors as C, landscapes as L, noise as N, optimizers as
 from theory import closed_forms as CF
 
 NAME = "floor_vs_sigma"
-TITLE = "Noise resilience: stationary E f against sigma (N = 4, lr = 0.01)"
+TITLE = "Noise resilience: floor against sigma (N = 4, lr = 0.01)"
 H = np.array([1.0, 2.0, 4.0])
 OMEGAS = (0.0, 1.0, 3.0)
 

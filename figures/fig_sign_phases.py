@@ -8,7 +8,7 @@ from methods import landscapes as L, noise as N, optimizers as O, simulate
 import sde
 
 NAME = "sign_phases"
-TITLE = "SignSGD's phases: E|x| of the discrete method, its Erf SDE and the phase approximations"
+TITLE = "SignSGD's phases: discrete, Erf SDE and phase approximations"
 KINDS = ("classic", "phase1", "phase2", "phase3")
 
 

@@ -9,7 +9,7 @@ from methods import landscapes as L, noise as N, optimizers as O
 from sde.convergence import weak_error_vs_eta
 
 NAME = "weak_error"
-TITLE = "Weak error |E f(x_k) - E f(X_t)| at t = 1 against lr (SGD, f = x^2, sigma = 1)"
+TITLE = "Weak error |E f(x_k) - E f(X_t)| at t = 1 (SGD, f = x^2)"
 LAM, SIG, X0 = 2.0, 1.0, 1.0
 
 
@@ -47,6 +47,8 @@ def plot(data, s):
     ax.plot(e, e * data["sme1_err"][-1] / e[-1], "k:", lw=1, label="slope 1")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_xticks(e, [f"{v:g}" for v in e])
+    ax.xaxis.set_minor_formatter(plt.NullFormatter())
     ax.set_xlabel("lr")
     ax.set_ylabel("weak error of E f at t = 1")
     ax.set_title(TITLE)
