@@ -3,9 +3,11 @@
 Unbiased ones satisfy ``E C(x) = x`` and ``E ||C(x) - x||^2 <= omega ||x||^2``
 (spec compression 1.4); ``omega(d)`` gives the constant (exact where known, see
 ``omega_exact``). Sign and top-k are biased and are here for contrast (``omega`` is
-``None``). Kernel signature:
+``None``). Each parameter (``k``, ``p``, ``s``) is a scalar shared by all agents or a
+sequence with one value per agent (heterogeneous compression, spec compression 1.6:
+``omega_bar`` and ``mean(omega sigma^2)`` enter the theory). Kernel signature:
 
-    ``compress(rng, v, p, iwork, out)``
+    ``compress(rng, v, p, agent, iwork, out)``   with ``p`` one value per agent
 
 ``iwork`` is an int64 scratch vector of length ``d`` the engine keeps per chunk; it must
 hold a permutation of ``0..d-1`` on entry (rand-k reshuffles it in place).
@@ -21,19 +23,63 @@ from . import _checks
 from ._jit import kernel
 
 
+def _per_agent_values(name, value, *, integer=False, lo=None, hi=None, closed_hi=True):
+    """Validate a scalar or a 1-D sequence of per-agent values; returns a float array."""
+    a = np.atleast_1d(np.asarray(value, dtype=float))
+    if a.ndim != 1 or a.size == 0 or not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be a finite scalar or a 1-D sequence with one value per agent, got {value!r}")
+    if integer and np.any(a != np.round(a)):
+        raise ValueError(f"{name} must hold integers, got {value!r}")
+    if lo is not None and np.any(a <= lo):
+        raise ValueError(f"{name} must be > {lo}, got {value!r}")
+    if hi is not None and np.any(a > hi if closed_hi else a >= hi):
+        raise ValueError(f"{name} must be {'<=' if closed_hi else '<'} {hi}, got {value!r}")
+    return a
+
+
 class Compressor:
-    """Base class."""
+    """Base class. ``_param`` names the per-agent parameter (None: no parameter)."""
 
     unbiased: bool = True
     omega_exact: bool = True
+    _param: str | None = None
 
-    def pack(self, d: int) -> np.ndarray:
-        return np.zeros(0)
+    def values(self, agents: int) -> np.ndarray:
+        """The per-agent parameter, shape ``(agents,)`` (zeros for parameter-free compressors)."""
+        if self._param is None:
+            return np.zeros(agents)
+        a = np.atleast_1d(np.asarray(getattr(self, self._param), dtype=float))
+        if a.size == 1:
+            return np.full(agents, a[0])
+        if a.size != agents:
+            raise ValueError(f"{self._param} has {a.size} per-agent values but agents = {agents}")
+        return a.copy()
 
-    def omega(self, d: int) -> float | None:  # pragma: no cover - abstract
+    @property
+    def n_values(self) -> int:
+        """How many agents the parameter names (1 when shared)."""
+        return 1 if self._param is None else np.atleast_1d(np.asarray(getattr(self, self._param))).size
+
+    def pack(self, d: int, agents: int = 1) -> np.ndarray:
+        return self.values(agents)
+
+    def _omega_of(self, value, d):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def covariance(self, x) -> np.ndarray:
+    def omegas(self, d: int, agents: int) -> np.ndarray | None:
+        """``omega_i`` of every agent, or ``None`` for biased compressors."""
+        if not self.unbiased:
+            return None
+        return np.array([self._omega_of(v, d) for v in self.pack(d, agents)])
+
+    def omega(self, d: int):
+        """``omega`` (a float when shared by all agents, else one per agent; ``None`` if biased)."""
+        om = self.omegas(d, self.n_values)
+        if om is None:
+            return None
+        return float(om[0]) if om.size == 1 else om
+
+    def covariance(self, x, agent: int = 0) -> np.ndarray:
         """``Cov_xi(C_xi(x))`` for a fixed input (used by SDE diffusions)."""
         raise NotImplementedError(f"{type(self).__name__} has no closed-form covariance")
 
@@ -43,14 +89,18 @@ class Compressor:
     def compress_kernel(self):
         return type(self)._compress
 
-    def __call__(self, x, *, rng=None, size: int | None = None) -> np.ndarray:
-        """Compress ``x`` (``size`` independent times) from Python."""
+    def __call__(self, x, *, rng=None, size: int | None = None, agent: int = 0) -> np.ndarray:
+        """Compress ``x`` (``size`` independent times) from Python, as agent ``agent``."""
         x = _checks.finite_array("x", x, ndim=1)
-        p = self.pack(x.size)
+        agents = self.n_values
+        agent = _checks.integer("agent", agent)
+        if agent >= agents and agents > 1:
+            raise ValueError(f"agent must be < {agents}, got {agent}")
+        p = self.pack(x.size, max(agents, agent + 1))
         rng = np.random.default_rng(rng)
         n = 1 if size is None else _checks.integer("size", size, minimum=1)
         out = np.empty((n, x.size))
-        _compress_loop(self.compress_kernel())(rng, x, p, np.arange(x.size, dtype=np.int64), out)
+        _compress_loop(self.compress_kernel())(rng, x, p, agent, np.arange(x.size, dtype=np.int64), out)
         return out[0] if size is None else out
 
 
@@ -61,16 +111,16 @@ def _compress_loop(compress):
     if compress not in _LOOPS:
 
         @kernel
-        def loop(rng, x, p, iwork, out):
+        def loop(rng, x, p, agent, iwork, out):
             for i in range(out.shape[0]):
-                compress(rng, x, p, iwork, out[i])
+                compress(rng, x, p, agent, iwork, out[i])
 
         _LOOPS[compress] = loop
     return _LOOPS[compress]
 
 
 @kernel
-def _identity(rng, v, p, iwork, out):
+def _identity(rng, v, p, agent, iwork, out):
     for j in range(v.shape[0]):
         out[j] = v[j]
 
@@ -81,18 +131,18 @@ class Identity(Compressor):
 
     _compress = staticmethod(_identity)
 
-    def omega(self, d):
+    def _omega_of(self, value, d):
         return 0.0
 
-    def covariance(self, x):
+    def covariance(self, x, agent=0):
         x = np.asarray(x, dtype=float)
         return np.zeros((x.size, x.size))
 
 
 @kernel
-def _randk(rng, v, p, iwork, out):
+def _randk(rng, v, p, agent, iwork, out):
     d = v.shape[0]
-    k = int(p[0])
+    k = int(p[agent])
     scale = d / k
     for j in range(d):
         out[j] = 0.0
@@ -114,37 +164,35 @@ class RandK(Compressor):
     ``(d/k - 1) [diag(x^2) - (x x^T - diag(x^2)) / (d - 1)]``.
     """
 
-    k: int = 1
+    k: int | tuple = 1
     _compress = staticmethod(_randk)
+    _param = "k"
 
     def __post_init__(self):
-        _checks.integer("k", self.k, minimum=1)
+        _per_agent_values("k", self.k, integer=True, lo=0)
 
-    def _check_d(self, d):
-        if self.k > d:
+    def pack(self, d, agents=1):
+        ks = self.values(agents)
+        if np.any(ks > d):
             raise ValueError(f"k must be <= d = {d}, got k = {self.k}")
+        return ks
 
-    def pack(self, d):
-        self._check_d(d)
-        return np.array([float(self.k)])
+    def _omega_of(self, k, d):
+        return d / k - 1.0
 
-    def omega(self, d):
-        self._check_d(d)
-        return d / self.k - 1.0
-
-    def covariance(self, x):
+    def covariance(self, x, agent=0):
         x = np.asarray(x, dtype=float)
         d = x.size
-        self._check_d(d)
+        k = self.pack(d, max(self.n_values, agent + 1))[agent]
         if d == 1:
             return np.zeros((1, 1))
         D = np.diag(x * x)
-        return (d / self.k - 1.0) * (D - (np.outer(x, x) - D) / (d - 1))
+        return (d / k - 1.0) * (D - (np.outer(x, x) - D) / (d - 1))
 
 
 @kernel
-def _bernoulli(rng, v, p, iwork, out):
-    q = p[0]
+def _bernoulli(rng, v, p, agent, iwork, out):
+    q = p[agent]
     for j in range(v.shape[0]):
         out[j] = v[j] / q if rng.random() < q else 0.0
 
@@ -156,26 +204,25 @@ class Bernoulli(Compressor):
     ``omega = 1/p - 1``; covariance ``omega diag(x^2)`` (spec compression 1.4).
     """
 
-    p: float = 0.5
+    p: float | tuple = 0.5
     _compress = staticmethod(_bernoulli)
+    _param = "p"
 
     def __post_init__(self):
-        _checks.in_interval("p", self.p, 0.0, 1.0, closed_lo=False, closed_hi=True)
+        _per_agent_values("p", self.p, lo=0.0, hi=1.0)
 
-    def pack(self, d):
-        return np.array([float(self.p)])
+    def _omega_of(self, p, d):
+        return 1.0 / p - 1.0
 
-    def omega(self, d):
-        return 1.0 / self.p - 1.0
-
-    def covariance(self, x):
+    def covariance(self, x, agent=0):
         x = np.asarray(x, dtype=float)
-        return self.omega(x.size) * np.diag(x * x)
+        p = self.values(max(self.n_values, agent + 1))[agent]
+        return (1.0 / p - 1.0) * np.diag(x * x)
 
 
 @kernel
-def _qsgd(rng, v, p, iwork, out):
-    s = p[0]
+def _qsgd(rng, v, p, agent, iwork, out):
+    s = p[agent]
     d = v.shape[0]
     nrm = 0.0
     for j in range(d):
@@ -204,25 +251,23 @@ class QSGD(Compressor):
     (``omega_exact = False``).
     """
 
-    s: int = 1
+    s: int | tuple = 1
     _compress = staticmethod(_qsgd)
     omega_exact = False
+    _param = "s"
 
     def __post_init__(self):
-        _checks.integer("s", self.s, minimum=1)
+        _per_agent_values("s", self.s, integer=True, lo=0)
 
-    def pack(self, d):
-        return np.array([float(self.s)])
-
-    def omega(self, d):
-        return min(d / self.s**2, math.sqrt(d) / self.s)
+    def _omega_of(self, s, d):
+        return min(d / s**2, math.sqrt(d) / s)
 
 
 @kernel
-def _sign(rng, v, p, iwork, out):
+def _sign(rng, v, p, agent, iwork, out):
     d = v.shape[0]
     scale = 1.0
-    if p[0] != 0.0:
+    if p[agent] != 0.0:
         l1 = 0.0
         for j in range(d):
             l1 += abs(v[j])
@@ -242,16 +287,13 @@ class Sign(Compressor):
     _compress = staticmethod(_sign)
     unbiased = False
 
-    def pack(self, d):
-        return np.array([1.0 if self.scaled else 0.0])
-
-    def omega(self, d):
-        return None
+    def pack(self, d, agents=1):
+        return np.full(agents, 1.0 if self.scaled else 0.0)
 
 
 @kernel
-def _topk(rng, v, p, iwork, out):
-    k = int(p[0])
+def _topk(rng, v, p, agent, iwork, out):
+    k = int(p[agent])
     order = np.argsort(-np.abs(v))
     for j in range(v.shape[0]):
         out[j] = 0.0
@@ -266,23 +308,22 @@ class TopK(Compressor):
     Contractive: ``||C(x) - x||^2 <= (1 - k/d) ||x||^2``.
     """
 
-    k: int = 1
+    k: int | tuple = 1
     _compress = staticmethod(_topk)
     unbiased = False
+    _param = "k"
 
     def __post_init__(self):
-        _checks.integer("k", self.k, minimum=1)
+        _per_agent_values("k", self.k, integer=True, lo=0)
 
-    def pack(self, d):
-        if self.k > d:
+    def pack(self, d, agents=1):
+        ks = self.values(agents)
+        if np.any(ks > d):
             raise ValueError(f"k must be <= d = {d}, got k = {self.k}")
-        return np.array([float(self.k)])
+        return ks
 
-    def omega(self, d):
-        return None
-
-    def contraction(self, d) -> float:
-        return 1.0 - self.k / d
+    def contraction(self, d) -> np.ndarray:
+        return 1.0 - self.values(self.n_values) / d
 
 
 _BY_NAME = {"identity": Identity, "randk": RandK, "bernoulli": Bernoulli, "qsgd": QSGD, "sign": Sign, "topk": TopK}

@@ -125,13 +125,13 @@ def _build_kernel(value, grad, sample, compress, factor, update, init, fused, ne
                     sample(rng, g, gn2, npar, 0, v)
                 elif agents == 1:
                     sample(rng, g, gn2, npar, 0, gi)
-                    compress(rng, gi, cp, iwork, v)
+                    compress(rng, gi, cp, 0, iwork, v)
                 else:
                     for j in range(d):
                         v[j] = 0.0
                     for a in range(agents):
                         sample(rng, g, gn2, npar, a, gi)
-                        compress(rng, gi, cp, iwork, ti)
+                        compress(rng, gi, cp, a, iwork, ti)
                         for j in range(d):
                             v[j] += ti[j]
                     for j in range(d):
@@ -236,7 +236,7 @@ def simulate(landscape, optimizer, noise=None, *, x0, steps: int, paths: int = 1
     # pack every parameter (this validates shapes against d and agents) before compiling
     lp = np.ascontiguousarray(landscape.params(), dtype=np.float64)
     npar = np.ascontiguousarray(noise.pack(d, agents), dtype=np.float64)
-    cp = np.ascontiguousarray(optimizer.compressor.pack(d), dtype=np.float64)
+    cp = np.ascontiguousarray(optimizer.compressor.pack(d, agents), dtype=np.float64)
     op = np.ascontiguousarray(optimizer.pack(), dtype=np.float64)
     sp = np.ascontiguousarray(optimizer.schedule.pack(), dtype=np.float64)
     state_size = optimizer.state_size(d)

@@ -56,7 +56,10 @@ class Optimizer:
         _checks.positive("lr", self.lr)
         _checks.integer("agents", self.agents, minimum=1)
         object.__setattr__(self, "schedule", _schedules.resolve(self.schedule))
-        object.__setattr__(self, "compressor", _compressors.resolve(self.compressor))
+        comp = _compressors.resolve(self.compressor)
+        if comp.n_values not in (1, self.agents):
+            raise ValueError(f"compressor has {comp.n_values} per-agent parameters but agents = {self.agents}")
+        object.__setattr__(self, "compressor", comp)
 
     # --- what the engine composes
     def state_size(self, d: int) -> int:
@@ -106,9 +109,9 @@ class Optimizer:
         direction = np.zeros(d)
         iwork = np.arange(d, dtype=np.int64)
         t = np.empty(d)
-        cp = comp.pack(d)
-        for row in g:
-            comp.compress_kernel()(rng, row, cp, iwork, t)
+        cp = comp.pack(d, self.agents)
+        for i, row in enumerate(g):
+            comp.compress_kernel()(rng, row, cp, i, iwork, t)
             direction += t
         direction /= self.agents
         eg = direction if exact_grad is None else np.asarray(exact_grad, dtype=float)

@@ -12,13 +12,14 @@ With schedule factor ``s = eta_t``, base step ``eta`` and ``N`` agents:
   derived there, 4.4b).
 
 ``Sigma~`` is the covariance of one agent's transmitted vector averaged over agents (law of
-total covariance, spec compression 4.2, derived): ``S(x) + E Cov_xi[C(g) | g]`` with
-``S = mean_i Sigma_i`` (Gaussian ``sigma^2/B``, Student-t ``nu > 2``: ``sigma^2 nu/(nu-2)``,
-affine ``sigma0^2 + sigma1^2 ||grad f||^2``) and, writing ``M = grad f grad f^T + S``:
-identity ``0``; Bernoulli ``omega diag(M)``; rand-k
-``omega [diag(M) - (M - diag(M)) / (d - 1)]`` (exact). Diagonal ``S`` with identity or
-Bernoulli gives a diagonal diffusion (element-wise square root); otherwise the symmetric
-square root is taken by an eigendecomposition every step.
+total covariance, spec compression 4.2, derived): ``mean_i [S_i(x) + E Cov_xi[C_i(g_i) | g_i]]``
+with ``S_i`` agent i's noise covariance (Gaussian ``sigma_i^2/B``, Student-t ``nu > 2``:
+``sigma_i^2 nu/(nu-2)``, affine ``sigma0_i^2 + sigma1_i^2 ||grad f||^2``) and, writing
+``M_i = grad f grad f^T + S_i``: identity ``0``; Bernoulli ``omega_i diag(M_i)``; rand-k
+``omega_i [diag(M_i) - (M_i - diag(M_i)) / (d - 1)]`` (exact). Compressors may differ per
+agent (``omega_i``). Diagonal noise with identity or Bernoulli gives a diagonal diffusion
+(element-wise square root); otherwise the symmetric square root is taken by an
+eigendecomposition every step.
 """
 from __future__ import annotations
 
@@ -35,8 +36,11 @@ from .base import SDEModel, euler_maruyama, euler_maruyama_diag
 KINDS = {"classic": 0.0, "second_order": -0.5, "corrected": 0.5}
 _COMP = {C.Identity: 0, C.Bernoulli: 1, C.RandK: 2}
 
-# p layout: [eta, N, c, omega, comp_type, B_affine, S (d) or S (d*d)]
-_HEAD = 6
+# p layout: [eta, N, c, omega_bar, comp_type, b1, b2, body]
+#   diagonal: b1 = mean (1 + omega_i) B_i, body = a_j = mean_i (1 + omega_i) S_i,jj (additive: sqrt of it)
+#   full:     b1 = mean B_i, b2 = mean omega_i B_i, body = [mean S_i (d*d), mean omega_i S_i (d*d)]
+# where S_i(x) = S_i + B_i ||grad f||^2 I
+_HEAD = 7
 
 _DRIFTS: dict = {}
 _DIFFS: dict = {}
@@ -78,7 +82,7 @@ def _coef_diag(t, y, s, p, lp, work, out):
     scale = s * math.sqrt(p[0] / p[1])
     aff = p[5] * gn2
     for j in range(d):
-        var = (1.0 + omega) * (p[_HEAD + j] + aff) + omega * g[j] * g[j]
+        var = p[_HEAD + j] + aff + omega * g[j] * g[j]
         out[j] = scale * math.sqrt(max(var, 0.0))
 
 
@@ -123,15 +127,17 @@ def _diffuse_full(t, y, s, p, lp, z, work, out):
     for j in range(d):
         gn2 += g[j] * g[j]
     aff = p[5] * gn2
+    waff = p[6] * gn2
     sig = np.empty((d, d))
     for a in range(d):
         for b in range(d):
             S = p[_HEAD + a * d + b] + (aff if a == b else 0.0)
-            Mab = g[a] * g[b] + S
+            # mean_i omega_i M_i = omega_bar g g^T + mean_i omega_i S_i(x)
+            wM = omega * g[a] * g[b] + p[_HEAD + d * d + a * d + b] + (waff if a == b else 0.0)
             if comp == 1.0:
-                extra = omega * Mab if a == b else 0.0
+                extra = wM if a == b else 0.0
             elif comp == 2.0:
-                extra = omega * Mab if a == b else -omega * Mab / (d - 1.0)
+                extra = wM if a == b else -wM / (d - 1.0)
             else:
                 extra = 0.0
             sig[a, b] = S + extra
@@ -148,18 +154,19 @@ def _diffuse_full(t, y, s, p, lp, z, work, out):
 
 
 def _noise_covariance(noise, d, agents):
-    """(mean covariance S, affine coefficient B) or a clear refusal."""
+    """Per-agent ``(S_i (agents, d, d), B_i (agents,))`` with ``S_i(x) = S_i + B_i ||grad f||^2 I``,
+    or a clear refusal."""
     if isinstance(noise, N.AffineVariance):
         s0 = noise._per_agent("sigma0", agents)
         s1 = noise._per_agent("sigma1", agents)
-        return np.eye(d) * np.mean(s0**2) / noise.batch, float(np.mean(s1**2)) / noise.batch
+        return np.stack([np.eye(d) * v for v in s0**2 / noise.batch]), s1**2 / noise.batch
     cov = noise.covariance(d, agents)
     if cov is None:
         raise ValueError(
             f"noise {noise!r} has infinite covariance: SGD-type SDE models need a finite one "
             "(Student-t needs nu > 2; alpha-stable needs alpha = 2). Sign-based methods have SDEs for any nu."
         )
-    return np.mean(cov, axis=0), 0.0
+    return np.asarray(cov, dtype=float), np.zeros(agents)
 
 
 def build(landscape, optimizer, noise, kind: str) -> SDEModel:
@@ -173,13 +180,20 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
             f"compressor {comp!r} has no closed-form covariance: SGD-type SDE models support "
             "Identity, Bernoulli and RandK"
         )
-    S, B_aff = _noise_covariance(noise, d, agents)
-    omega = float(comp.omega(d))
+    S, B = _noise_covariance(noise, d, agents)
+    om = comp.omegas(d, agents)
+    omega = float(om.mean())
     ctype = _COMP[type(comp)]
-    diagonal = ctype in (0, 1) and np.allclose(S, np.diag(np.diag(S)))
-    additive = diagonal and omega == 0.0 and B_aff == 0.0
-    body = np.sqrt(np.diag(S)) if additive else (np.diag(S) if diagonal else S.ravel())
-    p = np.concatenate([[optimizer.lr, float(agents), KINDS[kind], omega, float(ctype), B_aff], body])
+    diagonal = ctype in (0, 1) and all(np.allclose(Si, np.diag(np.diag(Si))) for Si in S)
+    additive = diagonal and omega == 0.0 and not np.any(B)
+    if diagonal:
+        a = np.mean([(1 + w) * np.diag(Si) for w, Si in zip(om, S)], axis=0)
+        b1, b2 = float(np.mean((1 + om) * B)), 0.0
+        body = np.sqrt(a) if additive else a
+    else:
+        b1, b2 = float(np.mean(B)), float(np.mean(om * B))
+        body = np.concatenate([np.mean(S, axis=0).ravel(), np.mean(om[:, None, None] * S, axis=0).ravel()])
+    p = np.concatenate([[optimizer.lr, float(agents), KINDS[kind], omega, float(ctype), b1, b2], body])
     lk = landscape.kernels
     drift = _drift_for(lk.grad, lk.hvp)
     if additive:
@@ -193,7 +207,7 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
         step = euler_maruyama(drift, diffuse)
     name = "SGD" if agents == 1 and ctype == 0 else ("DSGD" if ctype == 0 else "DCSGD")
     c_txt = {"classic": "", "second_order": " - (eta s^2/2) H grad f", "corrected": " + (eta s^2/2) H grad f"}[kind]
-    formula = f"dX = [-s grad f{c_txt}] dt + s sqrt(eta/N) Sigma~(X)^(1/2) dW   (N={agents}, omega={omega:g})"
+    formula = f"dX = [-s grad f{c_txt}] dt + s sqrt(eta/N) Sigma~(X)^(1/2) dW   (N={agents}, mean omega={omega:g})"
     provenance = "recovered" if (kind != "corrected" or agents == 1) and ctype == 0 else "derived"
     source = {"classic": "spec l0l1 4.2/4.4a; compression 4.1-4.2", "second_order": "spec adaptive 2.2 (Li-Tai-E SME2)",
               "corrected": "spec l0l1 4.2 (Eq. 27), 4.4b"}[kind]

@@ -150,3 +150,31 @@ def test_dsignsgd_floor(law):
     m, se = r.time_average("loss", after=4.0)
     assert_mc_close(m, eta * 3 * sigma_h / (4 * N_ * c), se, what=f"DSignSGD floor ({law})")
     assert r.diverged == 0
+
+
+def test_dcsgd_heterogeneous_compressors_spec_v1():
+    """Spec compression 5.9 V1: Bernoulli compressors with omega = (1, 3, 0, 7) per agent,
+    sigma = (0.5, 1, 2, 1.5), H = diag(1, 2, 4), eta = 0.01: discrete-exact E f = 0.012673."""
+    from theory import closed_forms as CF
+
+    h = np.array([1.0, 2.0, 4.0])
+    sig = np.array([0.5, 1.0, 2.0, 1.5])
+    om = np.array([1.0, 3.0, 0.0, 7.0])
+    opt = O.DCSGD(lr=0.01, agents=4, compressor=C.Bernoulli(tuple(1 / (1 + om))))
+    expect = CF.loss_from_variances(h, CF.dcsgd_stationary_second_moment(0.01, h, sig, om, 4))
+    assert expect == pytest.approx(0.012673, abs=1e-6)
+    r = simulate(L.DiagonalQuadratic(h), opt, N.Gaussian(sig[:, None]), x0=[2.0, -1.5, 1.0], steps=3000, paths=512,
+                 seed=8, save_every=10)
+    m, se = r.time_average(after=8.0)
+    assert_mc_close(m, expect, se, what="heterogeneous DCSGD floor")
+
+
+def test_per_agent_compressor_parameters_are_used():
+    G = np.array([[1.0, 2.0, 3.0, 4.0]] * 2)
+    comp = C.RandK((1, 4))  # agent 0 keeps one coordinate (x4), agent 1 keeps all
+    x, _ = O.DCSGD(lr=1.0, agents=2, compressor=comp).step(np.zeros(4), G, rng=0)
+    kept0 = -2 * x - G[1]          # agent 0's contribution
+    assert np.count_nonzero(kept0) == 1 and np.isclose(kept0[kept0 != 0][0] / G[0][kept0 != 0][0], 4.0)
+    np.testing.assert_allclose(comp.omega(4), [3.0, 0.0])
+    with pytest.raises(ValueError, match="per-agent"):
+        O.DCSGD(lr=0.1, agents=3, compressor=C.RandK((1, 2)))

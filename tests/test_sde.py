@@ -223,3 +223,19 @@ def test_weak_error_discrete_vs_sde_is_order_one():
                             etas=(0.05, 0.025, 0.0125, 0.00625), sde_exact=sme1, paths=200_000, seed=1)
     assert abs(fit.order - 1.0) <= 0.15, fit
     assert_mc_close(fit.error[:3], [2.842e-3, 1.631e-3, 8.663e-4], fit.stderr[:3], what="spec 7.1 SME1 errors")
+
+
+def test_dcsgd_sde_heterogeneous_compressors_spec_v1():
+    """Spec compression 5.9 V1, SDE side: E f_inf = 0.012523 (refined EM, dt = eta/8)."""
+    from theory import closed_forms as CF
+
+    h = np.array([1.0, 2.0, 4.0])
+    sig = np.array([0.5, 1.0, 2.0, 1.5])
+    om = np.array([1.0, 3.0, 0.0, 7.0])
+    opt = O.DCSGD(lr=0.01, agents=4, compressor=C.Bernoulli(tuple(1 / (1 + om))))
+    expect = CF.loss_from_variances(h, CF.dcsgd_stationary_second_moment(0.01, h, sig, om, 4, discrete=False))
+    assert expect == pytest.approx(0.012523, abs=1e-6)
+    m = sde.model(opt, L.DiagonalQuadratic(h), N.Gaussian(sig[:, None]))
+    r = sde.integrate(m, x0=[2.0, -1.5, 1.0], t_end=30.0, paths=512, seed=9, refine=8, save_every=10)
+    val, se = r.time_average(after=8.0)
+    assert_mc_close(val, expect, se, what="heterogeneous DCSGD SDE floor")

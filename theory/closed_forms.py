@@ -30,6 +30,7 @@ import numpy as np
 import sympy as sp
 
 eta, lam, sig, omega, N, theta, rho1, c = sp.symbols("eta lambda sigma omega N theta rho1 c", positive=True)
+s2, ws2 = sp.symbols("s2 ws2", positive=True)  # mean(sigma_i^2), mean(omega_i sigma_i^2) over agents
 v = sp.Symbol("v")
 
 
@@ -50,12 +51,12 @@ def derivation(name: str) -> sp.Expr:
     if name == "sgd_sde":
         return lyapunov(sp.Matrix([[lam]]), sp.Matrix([[eta * sig**2]]))[0]
     if name == "dcsgd_discrete":
-        # homogeneous agents, Bernoulli-type compression: per-step noise variance
-        # (eta^2 / N) (omega lam^2 v + (1 + omega) sigma^2)
-        return sp.solve(sp.Eq(v, (1 - eta * lam) ** 2 * v + eta**2 / N * (omega * lam**2 * v + (1 + omega) * sig**2)), v)[0]
+        # Bernoulli compressors omega_i per agent: per-step noise variance
+        # (eta^2 / N) (mean(omega) lam^2 v + mean(sigma^2) + mean(omega sigma^2))
+        return sp.solve(sp.Eq(v, (1 - eta * lam) ** 2 * v + eta**2 / N * (omega * lam**2 * v + s2 + ws2)), v)[0]
     if name == "dcsgd_sde":
-        # dX = -lam X dt + sqrt(eta/N) sqrt((1+omega) sigma^2 + omega lam^2 X^2) dW: second moment ODE
-        return sp.solve(sp.Eq(0, -2 * lam * v + eta / N * ((1 + omega) * sig**2 + omega * lam**2 * v)), v)[0]
+        # dX = -lam X dt + sqrt(eta/N) sqrt(s2 + ws2 + mean(omega) lam^2 X^2) dW: second-moment ODE
+        return sp.solve(sp.Eq(0, -2 * lam * v + eta / N * (s2 + ws2 + omega * lam**2 * v)), v)[0]
     if name == "sign_phase3":
         # dX = -c lam X / sigma dt + sqrt(eta / N) dW
         return lyapunov(sp.Matrix([[c * lam / sig]]), sp.Matrix([[eta / N]]))[0]
@@ -88,11 +89,13 @@ def sgd_stationary_variance(eta, lam, sigma, *, discrete=True):
 
 
 def dcsgd_stationary_second_moment(eta, h, sigma, omega, agents, *, discrete=True):
-    """``E x_j^2`` of DCSGD on ``sum h_j x_j^2 / 2`` with Bernoulli compressors and Gaussian noise;
-    ``sigma`` per agent (the formula uses ``mean(sigma^2)``), homogeneous ``omega``."""
-    s2 = float(np.mean(np.asarray(sigma, dtype=float) ** 2))
+    """``E x_j^2`` of DCSGD on ``sum h_j x_j^2 / 2`` with Bernoulli compressors and Gaussian noise
+    (spec compression 5.5): ``sigma`` and ``omega`` are scalars or one per agent; the formula uses
+    ``mean(sigma^2)``, ``mean(omega sigma^2)`` and ``mean(omega)``."""
+    sg = np.broadcast_to(np.asarray(sigma, dtype=float), (agents,))
+    om = np.broadcast_to(np.asarray(omega, dtype=float), (agents,))
     return _eval("dcsgd_discrete" if discrete else "dcsgd_sde", eta=eta, **{"lambda": np.asarray(h, float)},
-                 sigma=math.sqrt(s2), omega=omega, N=agents)
+                 s2=float(np.mean(sg**2)), ws2=float(np.mean(om * sg**2)), omega=float(om.mean()), N=agents)
 
 
 def sign_stationary_variance(eta, lam, sigma, *, agents=1, nu=math.inf):
