@@ -46,7 +46,7 @@ class SDEModel:
     source: str                 # spec section the formulas come from
     formula: str                # the SDE, human readable
     y0_tail: np.ndarray = field(default_factory=lambda: np.zeros(0))  # initial auxiliary state
-    finite_time_blowup_ok: bool = False
+    driving_alpha: float = 2.0  # < 2: the step is driven by symmetric alpha-stable variates, not normals
 
     @property
     def d(self) -> int:

@@ -7,7 +7,9 @@ Malladi's models). The default step is one SDE step per iteration, ``dt = time_p
 overlay by subtraction. Brownian increments come from the same chunked, per-chunk-seeded
 generators as the discrete engine: a seed gives bit-identical results for any thread count.
 The schedule factor ``s = eta_k`` is held over iteration ``k`` (for ``GradNormalized`` it is
-evaluated at the exact gradient).
+evaluated at the exact gradient). Models with ``driving_alpha < 2`` are driven by symmetric
+alpha-stable variates (Chambers-Mallows-Stuck) instead of normals; their step scales them by
+``dt^(1/alpha)``.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from methods._jit import kernel
 from methods.engine import initial_point, run_paths, save_grid, store_save_point
 from methods.parallel import resolve_seed
 from methods.run import Run
+from methods.noise import _cms
 from methods.schedules import GradNormalized
 
 from .base import SDEModel
@@ -28,10 +31,10 @@ _KERNELS: dict = {}
 _LOCK = threading.Lock()
 
 
-def _build(step, value, grad, factor, needs_grad):
+def _build(step, value, grad, factor, needs_grad, stable):
     @kernel
     def run_chunk(rng, y0, d, steps, sub, save_steps, dt, f_star, blowup, p, lp, sp, work_size, noise_dim,
-                  out_loss, out_gn, out_x, out_div, record_x):
+                  alpha, out_loss, out_gn, out_x, out_div, record_x):
         n = y0.shape[0]
         P = out_loss.shape[1]
         n_save = save_steps.shape[0]
@@ -61,8 +64,12 @@ def _build(step, value, grad, factor, needs_grad):
                 s = factor(k, g, g, sp)
                 for r in range(sub):
                     t = (k * sub + r) * dt
-                    for q in range(noise_dim):
-                        z[q] = rng.standard_normal()
+                    if stable:
+                        for q in range(noise_dim):
+                            z[q] = _cms(rng, alpha)
+                    else:
+                        for q in range(noise_dim):
+                            z[q] = rng.standard_normal()
                     step(t, y, dt, z, s, p, lp, work)
 
     return run_chunk
@@ -72,10 +79,11 @@ def _kernel_for(model: SDEModel):
     lk = model.landscape.kernels
     sched = model.optimizer.schedule
     needs_grad = isinstance(sched, GradNormalized)
-    key = (model.key, model.step, lk.value, lk.grad, sched.kernel_key(), needs_grad)
+    stable = model.driving_alpha < 2.0
+    key = (model.key, model.step, lk.value, lk.grad, sched.kernel_key(), needs_grad, stable)
     with _LOCK:
         if key not in _KERNELS:
-            _KERNELS[key] = _build(model.step, lk.value, lk.grad, sched.factor_kernel(), needs_grad)
+            _KERNELS[key] = _build(model.step, lk.value, lk.grad, sched.factor_kernel(), needs_grad, stable)
         return _KERNELS[key]
 
 
@@ -126,7 +134,7 @@ def integrate(model: SDEModel, *, x0, t_end: float, paths: int = 1024, seed=0, r
 
     def call(rng, cl, cg, cx, cd):
         run_chunk(rng, y0, d, steps, refine, saves, dt, model.landscape.f_star, blowup, p, lp, sp,
-                  model.work_size, model.noise_dim, cl, cg, cx, cd, record_iterates)
+                  model.work_size, model.noise_dim, model.driving_alpha, cl, cg, cx, cd, record_iterates)
 
     loss, gn, xs, div = run_paths(call, n_save=saves.size, paths=paths, d=d, seed=seed, threads=threads,
                                   record_iterates=record_iterates)

@@ -9,7 +9,9 @@ With schedule factor ``s = eta_t``, base step ``eta`` and ``N`` agents:
   (spec adaptive 2.2; its diffusion correction for state-dependent noise is not included);
 * ``kind="corrected"``: ``c = +1/2``, the (L0,L1) paper's stability-faithful model
   (spec l0l1 4.2 recovered for constant steps; the ``s^2`` placement with a schedule is
-  derived there, 4.4b).
+  derived there, 4.4b);
+* ``kind="levy"``: single-agent SGD under symmetric alpha-stable noise, driven by alpha-stable
+  increments instead of Brownian ones (derived; see ``_build_levy``).
 
 ``Sigma~`` is the covariance of one agent's transmitted vector averaged over agents (law of
 total covariance, spec compression 4.2, derived): ``mean_i [S_i(x) + E Cov_xi[C_i(g_i) | g_i]]``
@@ -33,7 +35,7 @@ from methods._jit import kernel
 
 from .base import SDEModel, euler_maruyama, euler_maruyama_diag
 
-KINDS = {"classic": 0.0, "second_order": -0.5, "corrected": 0.5}
+KINDS = {"classic": 0.0, "second_order": -0.5, "corrected": 0.5, "levy": 0.0}
 _COMP = {C.Identity: 0, C.Bernoulli: 1, C.RandK: 2}
 
 # p layout: [eta, N, c, omega_bar, comp_type, b1, b2, body]
@@ -153,6 +155,47 @@ def _diffuse_full(t, y, s, p, lp, z, work, out):
             out[a] += scale * Q[a, k] * qk
 
 
+_LEVY: dict = {}
+
+
+def _levy_step_for(grad):
+    """Euler step driven by symmetric alpha-stable increments: ``y += -s grad f dt + s c_j dt^(1/alpha) S_j``
+    with ``p = [eta, N, alpha, ..., c (d)]``."""
+    if grad not in _LEVY:
+
+        @kernel
+        def step(t, y, dt, z, s, p, lp, work):
+            d = y.shape[0]
+            g = work[:d]
+            grad(y, lp, g)
+            inc = s * dt ** (1.0 / p[2])
+            for j in range(d):
+                y[j] += -s * dt * g[j] + inc * p[_HEAD + j] * z[j]
+
+        _LEVY[grad] = step
+    return _LEVY[grad]
+
+
+def _build_levy(landscape, optimizer, noise) -> SDEModel:
+    """``kind="levy"``: SGD (one agent, no compression) under symmetric alpha-stable noise of scale
+    ``c_j``. One step ``-eta c S`` equals ``c eta^(1 - 1/alpha) dL`` with ``dL = eta^(1/alpha) S``, so
+    ``dX = -s grad f dt + s c eta^(1 - 1/alpha) dL^alpha`` (DERIVED; the heavy-tail SDE view of
+    SGD, Simsekli et al.; with dt = lr it is the discrete chain in law)."""
+    if not isinstance(noise, N.AlphaStable):
+        raise ValueError("kind 'levy' needs methods.noise.AlphaStable noise")
+    if optimizer.agents != 1 or type(optimizer.compressor) is not C.Identity:
+        raise ValueError("optimizer: kind 'levy' models single-agent SGD without compression")
+    d, eta, alpha = landscape.d, optimizer.lr, float(noise.alpha)
+    c = noise.table(d, 1)[0] * eta ** (1.0 - 1.0 / alpha)
+    p = np.concatenate([[eta, 1.0, alpha, 0.0, 0.0, 0.0, 0.0], c])
+    grad = landscape.kernels.grad
+    return SDEModel(method="SGD", kind="levy", landscape=landscape, noise=noise, optimizer=optimizer, params=p,
+                    step=_levy_step_for(grad), key=("levy", grad), state_dim=d, noise_dim=d, work_size=d,
+                    time_per_step=eta, provenance="derived", source="issue: alpha-stable driven Euler (Simsekli et al.)",
+                    formula=f"dX = -s grad f dt + s c eta^(1 - 1/alpha) dL^alpha  (alpha = {alpha:g})",
+                    driving_alpha=alpha)
+
+
 def _noise_covariance(noise, d, agents):
     """Per-agent ``(S_i (agents, d, d), B_i (agents,))`` with ``S_i(x) = S_i + B_i ||grad f||^2 I``,
     or a clear refusal."""
@@ -172,6 +215,8 @@ def _noise_covariance(noise, d, agents):
 def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)} for SGD-type methods, got {kind!r}")
+    if kind == "levy":
+        return _build_levy(landscape, optimizer, noise)
     d = landscape.d
     agents = optimizer.agents
     comp = optimizer.compressor

@@ -239,3 +239,23 @@ def test_dcsgd_sde_heterogeneous_compressors_spec_v1():
     r = sde.integrate(m, x0=[2.0, -1.5, 1.0], t_end=30.0, paths=512, seed=9, refine=8, save_every=10)
     val, se = r.time_average(after=8.0)
     assert_mc_close(val, expect, se, what="heterogeneous DCSGD SDE floor")
+
+
+def test_alpha_stable_driven_euler():
+    """kind='levy': with dt = lr the scheme is the discrete SGD chain in law, whose stationary law on
+    lambda x^2/2 is SaS(alpha) with scale lr c (1 / (1 - |1 - lr lambda|^alpha))^(1/alpha) (derived:
+    x = sum_k (1 - lr lambda)^k lr c S_k). Checked by a KS test on the final iterates, and the
+    refined scheme against the continuous OU-Levy law, scale c lr^(1-1/alpha) (alpha lambda)^(-1/alpha)."""
+    alpha, c, lr, lam = 1.5, 0.5, 0.05, 1.0
+    f = L.DiagonalQuadratic([lam])
+    opt, nz = O.SGD(lr=lr), N.AlphaStable(alpha, c)
+    m = sde.model(opt, f, nz, kind="levy")
+    assert m.driving_alpha == alpha
+    r = sde.integrate(m, x0=0.0, t_end=20.0, paths=4000, seed=3, record_iterates=True, save_every=100)
+    scale = lr * c * (1 / (1 - abs(1 - lr * lam) ** alpha)) ** (1 / alpha)
+    assert stats.kstest(r.iterates[-1, :, 0], stats.levy_stable(alpha, 0.0, scale=scale).cdf).pvalue > 1e-3
+    rf = sde.integrate(m, x0=0.0, t_end=20.0, paths=4000, seed=4, refine=8, record_iterates=True, save_every=100)
+    scale_c = c * lr ** (1 - 1 / alpha) * (alpha * lam) ** (-1 / alpha)
+    assert stats.kstest(rf.iterates[-1, :, 0], stats.levy_stable(alpha, 0.0, scale=scale_c).cdf).pvalue > 1e-3
+    with pytest.raises(ValueError, match="AlphaStable"):
+        sde.model(opt, f, N.Gaussian(1.0), kind="levy")
