@@ -37,6 +37,14 @@ def _per_agent_values(name, value, *, integer=False, lo=None, hi=None, closed_hi
     return a
 
 
+def _ks_at_most_d(comp, d, agents):
+    """Per-agent ``k`` of a keep-k compressor, refused by name when some ``k > d``."""
+    ks = comp.values(agents)
+    if np.any(ks > d):
+        raise ValueError(f"k must be <= d = {d}, got k = {comp.k}")
+    return ks
+
+
 class Compressor:
     """Base class. ``_param`` names the per-agent parameter (None: no parameter)."""
 
@@ -172,10 +180,7 @@ class RandK(Compressor):
         _per_agent_values("k", self.k, integer=True, lo=0)
 
     def pack(self, d, agents=1):
-        ks = self.values(agents)
-        if np.any(ks > d):
-            raise ValueError(f"k must be <= d = {d}, got k = {self.k}")
-        return ks
+        return _ks_at_most_d(self, d, agents)
 
     def _omega_of(self, k, d):
         return d / k - 1.0
@@ -317,10 +322,7 @@ class TopK(Compressor):
         _per_agent_values("k", self.k, integer=True, lo=0)
 
     def pack(self, d, agents=1):
-        ks = self.values(agents)
-        if np.any(ks > d):
-            raise ValueError(f"k must be <= d = {d}, got k = {self.k}")
-        return ks
+        return _ks_at_most_d(self, d, agents)
 
     def contraction(self, d) -> np.ndarray:
         return 1.0 - self.values(self.n_values) / d
