@@ -58,13 +58,8 @@ class Noise:
         rng = np.random.default_rng(rng)
         n = 1 if size is None else _checks.integer("size", size, minimum=1)
         out = np.empty((n, d))
-        _sample_many(self.sample_kernel(), rng, grad, float(grad @ grad), p, agent, out)
+        _sample_loop(self.sample_kernel())(rng, grad, float(grad @ grad), p, agent, out)
         return out[0] if size is None else out
-
-
-def _sample_many(sample, rng, grad, gn2, p, agent, out):
-    kern = _sample_loop(sample)
-    kern(rng, grad, gn2, p, agent, out)
 
 
 _LOOPS: dict = {}

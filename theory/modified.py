@@ -57,15 +57,6 @@ def readable(expr):
     return expr.subs({d(k): s for k, s in sorted(_PRIMES.items(), reverse=True)})
 
 
-def _expect(expr, xi, moments):
-    """E over a scalar noise variable ``xi`` given its moments ``{k: E xi^k}``."""
-    poly = sp.Poly(sp.expand(expr), xi)
-    return sum(c * moments.get(k[0], sp.Symbol(f"m{k[0]}")) for k, c in zip(poly.monoms(), poly.coeffs()))
-
-
-GAUSS = {0: 1, 1: 0, 2: 1, 3: 0, 4: 3}
-
-
 def sgd_increment_moments(noise_var=sigma**2):
     """SGD: ``Delta = -eta (f' + Z)``, ``E Z = 0``, ``E Z^2 = noise_var``."""
     return -eta * d(1), eta**2 * (d(1) ** 2 + noise_var)
