@@ -2,8 +2,10 @@
 (spec adaptive 4.5: E f -> (eta/4) rho1/(rho1 + theta) lambda/theta as sigma -> inf; derived)."""
 import numpy as np
 
-from methods import landscapes as L, noise as N, optimizers as O, simulate
+from methods import landscapes as L, noise as N, optimizers as O
 from theory import closed_forms as CF
+
+from .common import points_with_ci, stationary_level
 
 NAME = "adamw_weight_decay"
 TITLE = "AdamW: the floor saturates in sigma when theta > 0"
@@ -22,12 +24,9 @@ def compute(s):
     out = {"sigmas": np.array(s["sigmas"])}
     for th in THETAS:
         opt = O.AdamW.from_rho(s["lr"], RHO1, RHO2, weight_decay=th)
-        vals = []
-        for sg in s["sigmas"]:
-            r = simulate(L.DiagonalQuadratic([1.0]), opt, N.Gaussian(sg), x0=0.0, steps=int(s["t_end"] / s["lr"]),
-                         paths=s["paths"], seed=s["seed"], save_every=10)
-            vals.append(r.time_average(after=s["t_end"] / 2))
-        out[f"theta_{th}"] = np.array(vals)
+        out[f"theta_{th}"] = np.array([stationary_level(L.DiagonalQuadratic([1.0]), opt, N.Gaussian(sg), lr=s["lr"],
+                                                        t_end=s["t_end"], paths=s["paths"], seed=s["seed"],
+                                                        save_every=10, after=s["t_end"] / 2) for sg in s["sigmas"]])
     return out
 
 
@@ -38,13 +37,10 @@ def plot(data, s):
     fine = np.geomspace(sg[0], sg[-1], 100)
     fig, ax = plt.subplots(figsize=(6, 4.2))
     for th in THETAS:
-        m, se = data[f"theta_{th}"].T
-        (ln,) = ax.plot(sg, m, "o", label=f"theta = {th:g}")
-        ax.errorbar(sg, m, yerr=1.96 * se, fmt="none", color=ln.get_color())
-        theo = 0.5 * CF.adamw_stationary_variance(s["lr"], 1.0, fine, RHO1, th)
-        ax.plot(fine, theo, "-", color=ln.get_color(), lw=1)
+        col = points_with_ci(ax, sg, data[f"theta_{th}"], label=f"theta = {th:g}")
+        ax.plot(fine, 0.5 * CF.adamw_stationary_variance(s["lr"], 1.0, fine, RHO1, th), "-", color=col, lw=1)
         if th > 0:
-            ax.axhline(s["lr"] / 4 * RHO1 / (RHO1 + th) / th, color=ln.get_color(), ls=":", lw=0.8)
+            ax.axhline(s["lr"] / 4 * RHO1 / (RHO1 + th) / th, color=col, ls=":", lw=0.8)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("noise sigma")

@@ -2,8 +2,10 @@
 against N, with theory's 1/N floors (spec compression 5.3, 5.5; derived)."""
 import numpy as np
 
-from methods import compressors as C, landscapes as L, noise as N, optimizers as O, simulate
+from methods import compressors as C, landscapes as L, noise as N, optimizers as O
 from theory import closed_forms as CF
+
+from .common import points_with_ci, stationary_level
 
 NAME = "agents"
 TITLE = "More agents, lower floor (sigma = 1, lr = 0.01)"
@@ -18,12 +20,9 @@ def compute(s):
     out = {"agents": np.array(s["agents"])}
     for tag, make in (("dsign", lambda n: O.DSignSGD(lr=s["lr"], agents=n)),
                       ("dcsgd", lambda n: O.DCSGD(lr=s["lr"], agents=n, compressor=C.Bernoulli(0.5)))):
-        vals = []
-        for n in s["agents"]:
-            r = simulate(L.DiagonalQuadratic(H), make(n), N.Gaussian(1.0), x0=0.0, steps=int(s["t_end"] / s["lr"]),
-                         paths=s["paths"], seed=s["seed"], save_every=10)
-            vals.append(r.time_average(after=s["t_end"] / 4))
-        out[tag] = np.array(vals)
+        out[tag] = np.array([stationary_level(L.DiagonalQuadratic(H), make(n), N.Gaussian(1.0), lr=s["lr"],
+                                              t_end=s["t_end"], paths=s["paths"], seed=s["seed"], save_every=10,
+                                              after=s["t_end"] / 4) for n in s["agents"]])
     return out
 
 
@@ -35,10 +34,8 @@ def plot(data, s):
     theo = {"dsign": [CF.dsignsgd_floor(s["lr"], 3, [1.0] * k, k) for k in n],
             "dcsgd": [CF.dcsgd_floor(s["lr"], H, [1.0] * k, 1.0, k, discrete=True) for k in n]}
     for tag, label in (("dsign", "DSignSGD"), ("dcsgd", "DCSGD, Bernoulli p = 1/2")):
-        m, se = data[tag].T
-        (ln,) = ax.plot(n, m, "o", label=label)
-        ax.errorbar(n, m, yerr=1.96 * se, fmt="none", color=ln.get_color())
-        ax.plot(n, theo[tag], "-", color=ln.get_color(), lw=1, label=f"{label}: theory")
+        col = points_with_ci(ax, n, data[tag], label=label)
+        ax.plot(n, theo[tag], "-", color=col, lw=1, label=f"{label}: theory")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("agents N")

@@ -2,8 +2,10 @@
 1 + omega), linear for DSignSGD, crossing at sigma* = sqrt(pi/2)/(1 + omega) (spec compression 5.6)."""
 import numpy as np
 
-from methods import compressors as C, landscapes as L, noise as N, optimizers as O, simulate
+from methods import compressors as C, landscapes as L, noise as N, optimizers as O
 from theory import closed_forms as CF
+
+from .common import points_with_ci, stationary_level
 
 NAME = "floor_vs_sigma"
 TITLE = "Noise resilience: floor against sigma (N = 4, lr = 0.01)"
@@ -17,9 +19,8 @@ def settings(quick):
 
 
 def _floor(opt, sigma, s):
-    r = simulate(L.DiagonalQuadratic(H), opt, N.Gaussian(sigma), x0=0.0, steps=int(s["t_end"] / s["lr"]),
-                 paths=s["paths"], seed=s["seed"], save_every=20)
-    return r.time_average(after=s["t_end"] / 3)
+    return stationary_level(L.DiagonalQuadratic(H), opt, N.Gaussian(sigma), lr=s["lr"], t_end=s["t_end"],
+                            paths=s["paths"], seed=s["seed"], save_every=20, after=s["t_end"] / 3)
 
 
 def compute(s):
@@ -39,16 +40,11 @@ def plot(data, s):
     fine = np.geomspace(sg[0], sg[-1], 100)
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for om in OMEGAS:
-        m, se = data[f"dcsgd_{om}"].T
-        (ln,) = ax.plot(sg, m, "o", label=f"DCSGD, omega = {om:g}")
-        ax.errorbar(sg, m, yerr=1.96 * se, fmt="none", color=ln.get_color())
+        col = points_with_ci(ax, sg, data[f"dcsgd_{om}"], label=f"DCSGD, omega = {om:g}")
         theo = [CF.dcsgd_floor(s["lr"], H, [x] * s["agents"], om, s["agents"], discrete=True) for x in fine]
-        ax.plot(fine, theo, "-", color=ln.get_color(), lw=1)
-        xs = CF.crossover_sigma(om)
-        ax.axvline(xs, color=ln.get_color(), ls=":", lw=0.8)
-    m, se = data["dsign"].T
-    (ln,) = ax.plot(sg, m, "s", color="k", label="DSignSGD")
-    ax.errorbar(sg, m, yerr=1.96 * se, fmt="none", color="k")
+        ax.plot(fine, theo, "-", color=col, lw=1)
+        ax.axvline(CF.crossover_sigma(om), color=col, ls=":", lw=0.8)
+    points_with_ci(ax, sg, data["dsign"], "s", color="k", label="DSignSGD")
     ax.plot(fine, [CF.dsignsgd_floor(s["lr"], 3, [x] * s["agents"], s["agents"]) for x in fine], "k-", lw=1)
     ax.set_xscale("log")
     ax.set_yscale("log")
