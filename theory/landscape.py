@@ -93,7 +93,31 @@ def l0l1_constant(landscape, L1: float, *, radius: float = 3.0, n: int = 20_000,
         return float(best)
     rng = np.random.default_rng(seed)
     pts = rng.uniform(-radius, radius, size=(n, landscape.d))
-    worst = -np.inf
-    for x in pts:
-        worst = max(worst, np.linalg.norm(landscape.hessian(x), 2) - L1 * np.linalg.norm(landscape.gradient(x)))
+    lk = landscape.kernels
+    worst = _sup_kernel(lk.grad, lk.hess)(pts, float(L1), landscape.params())
     return float(max(worst, 0.0))
+
+
+_SUPS: dict = {}
+
+
+def _sup_kernel(grad, hess):
+    """Compiled ``max_x ||H(x)||_2 - L1 ||grad f(x)||`` over the rows of ``pts`` (memoised per landscape kernels)."""
+    key = (grad, hess)
+    if key not in _SUPS:
+
+        @njit(nogil=True)
+        def sup(pts, L1, p):
+            d = pts.shape[1]
+            g = np.empty(d)
+            H = np.empty((d, d))
+            worst = -np.inf
+            for i in range(pts.shape[0]):
+                x = pts[i].copy()
+                grad(x, p, g)
+                hess(x, p, H)
+                worst = max(worst, np.linalg.norm(H, 2) - L1 * np.linalg.norm(g))
+            return worst
+
+        _SUPS[key] = sup
+    return _SUPS[key]
