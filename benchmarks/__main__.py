@@ -9,7 +9,10 @@ Rows:
 * ``sde-workbench``: ``methods.simulate`` (default save grid, all threads);
 * ``sde-workbench-1thread``: the same on one thread;
 * ``rng-floor``: a compiled kernel that only draws the same Gaussian numbers, with the same
-  generator, chunking and threads (the cost no Gaussian Monte Carlo can go below);
+  generator (``methods.rng``), vector length, chunking and threads (the cost no Gaussian
+  Monte Carlo can go below); ratios ``x RNG floor`` are against this row;
+* ``rng-floor-numpy-pcg64``: the same draws from numba's ``numpy.random.Generator(PCG64)``
+  (the generator the engine used before ``methods.rng``; context only);
 * ``numpy``: a plain vectorised NumPy loop over steps (arrays of paths x d, one thread).
 """
 from __future__ import annotations
@@ -22,26 +25,43 @@ import time
 import numpy as np
 
 from methods import compressors as C, landscapes as L, noise as N, optimizers as O, simulate
+from methods import rng as _rng
 from methods._jit import kernel
 from methods.parallel import default_threads, run_chunks
 
 
 @kernel
-def _gauss_floor(rng, n, out):
-    s = 0.0
+def _gauss_floor(rng, n, d):
+    z = np.empty(d)
     for _ in range(n):
-        s += rng.standard_normal()
-    out[0] = s
+        _rng.fill_normal(rng, z)
+
+
+@kernel
+def _pcg64_floor(gen, n, d):
+    z = np.empty(d)
+    for _ in range(n):
+        for j in range(d):
+            z[j] = gen.standard_normal()
 
 
 def rng_floor(paths, steps, d, seed=0, threads=None):
-    """Draw ``paths * steps * d`` normals with the engine's chunked generators."""
-    sink = np.zeros(1)
+    """Draw ``paths * steps`` vectors of ``d`` normals with the engine's chunked generators."""
+    run_chunks(lambda rng, lo, hi: _gauss_floor(rng, (hi - lo) * steps, d), paths, seed, threads)
 
-    def work(rng, lo, hi):
-        _gauss_floor(rng, (hi - lo) * steps * d, sink)
+
+def pcg64_floor(paths, steps, d, seed=0, threads=None):
+    """The same draws from numba's ``numpy.random.Generator(PCG64)``, same chunks and threads."""
+    def work(state, lo, hi):
+        gen = np.random.Generator(np.random.PCG64(int(state[0])))
+        _pcg64_floor(gen, (hi - lo) * steps, d)
 
     run_chunks(work, paths, seed, threads)
+
+
+def floor_rows(paths, steps, d):
+    return {"rng-floor": lambda: rng_floor(paths, steps, d),
+            "rng-floor-numpy-pcg64": lambda: pcg64_floor(paths, steps, d)}
 
 
 def numpy_sgd(lam, sigma, lr, x0, paths, steps, seed=0):
@@ -93,7 +113,7 @@ def case_quadratic(name, make_opt, numpy_loop, d, paths, steps, repeat):
     rows = {
         "sde-workbench": lambda: simulate(f, opt, nz, x0=x0, steps=steps, paths=paths, seed=0),
         "sde-workbench-1thread": lambda: simulate(f, opt, nz, x0=x0, steps=steps, paths=paths, seed=0, threads=1),
-        "rng-floor": lambda: rng_floor(paths, steps, d),
+        **floor_rows(paths, steps, d),
         "numpy": lambda: numpy_loop(lam, 1.0, opt.lr, x0, paths, steps),
     }
     return _table(name, rows, paths, steps, d, repeat)
@@ -199,7 +219,7 @@ def case_em_ou(a):
     rows = {
         "sde-workbench": lambda: sde.integrate(m, x0=1.0, t_end=steps * lr, paths=paths, seed=0),
         "sde-workbench-1thread": lambda: sde.integrate(m, x0=1.0, t_end=steps * lr, paths=paths, seed=0, threads=1),
-        "rng-floor": lambda: rng_floor(paths, steps, d),
+        **floor_rows(paths, steps, d),
         "numpy": lambda: numpy_em(A, s, lr, steps, paths),
     }
     skipped = []
@@ -315,11 +335,10 @@ def case_sign_sde(a):
 
 
 @kernel
-def _t_floor(rng, n, nu, out):
-    s = 0.0
+def _t_floor(rng, n, nu, d):
+    z = np.empty(d)
     for _ in range(n):
-        s += rng.standard_t(nu)
-    out[0] = s
+        _rng.fill_student_t(rng, nu, z)
 
 
 def case_dcsgd_heavy(a):
@@ -329,10 +348,8 @@ def case_dcsgd_heavy(a):
     f = L.DiagonalQuadratic(np.linspace(1.0, 4.0, d))
     opt = O.DCSGD(lr=0.01, agents=agents, compressor=C.RandK(1))
     nz = N.StudentT(3.0, 1.0)
-    sink = np.zeros(1)
-
     def floor():
-        run_chunks(lambda rng, lo, hi: _t_floor(rng, (hi - lo) * steps * d * agents, 3.0, sink), paths, 0, None)
+        run_chunks(lambda rng, lo, hi: _t_floor(rng, (hi - lo) * steps * agents, 3.0, d), paths, 0, None)
 
     rows = {"sde-workbench": lambda: simulate(f, opt, nz, x0=1.0, steps=steps, paths=paths, seed=0),
             "rng-floor": floor}

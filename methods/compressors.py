@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _checks
+from . import _checks, rng as _rng
 from ._jit import kernel
 
 
@@ -105,7 +105,7 @@ class Compressor:
         if agent >= agents and agents > 1:
             raise ValueError(f"agent must be < {agents}, got {agent}")
         p = self.pack(x.size, max(agents, agent + 1))
-        rng = np.random.default_rng(rng)
+        rng = _rng.from_user(rng)
         n = 1 if size is None else _checks.integer("size", size, minimum=1)
         out = np.empty((n, x.size))
         _compress_loop(self.compress_kernel())(rng, x, p, agent, np.arange(x.size, dtype=np.int64), out)
@@ -157,7 +157,7 @@ def _randk(rng, v, p, agent, iwork, out):
     # partial Fisher-Yates: the first k entries of any permutation, shuffled, are a
     # uniform k-subset
     for i in range(k):
-        r = i + rng.integers(0, d - i)
+        r = i + _rng.integers(rng, d - i)
         t = iwork[i]
         iwork[i] = iwork[r]
         iwork[r] = t
@@ -199,7 +199,7 @@ class RandK(Compressor):
 def _bernoulli(rng, v, p, agent, iwork, out):
     q = p[agent]
     for j in range(v.shape[0]):
-        out[j] = v[j] / q if rng.random() < q else 0.0
+        out[j] = v[j] / q if _rng.uniform(rng) < q else 0.0
 
 
 @dataclass(frozen=True)
@@ -241,7 +241,7 @@ def _qsgd(rng, v, p, agent, iwork, out):
         a = abs(v[j])
         r = s * a / nrm
         lvl = math.floor(r)
-        if rng.random() < r - lvl:
+        if _rng.uniform(rng) < r - lvl:
             lvl += 1.0
         sg = 1.0 if v[j] > 0 else (-1.0 if v[j] < 0 else 0.0)
         out[j] = nrm * sg * lvl / s

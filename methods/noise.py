@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _checks
+from . import _checks, rng as _rng
 from ._jit import kernel
 
 
@@ -55,7 +55,7 @@ class Noise:
         agent = _checks.integer("agent", agent)
         if agent >= agents:
             raise ValueError(f"agent must be < agents={agents}, got {agent}")
-        rng = np.random.default_rng(rng)
+        rng = _rng.from_user(rng)
         n = 1 if size is None else _checks.integer("size", size, minimum=1)
         out = np.empty((n, d))
         _sample_loop(self.sample_kernel())(rng, grad, float(grad @ grad), p, agent, out)
@@ -88,8 +88,7 @@ def _gauss_sample(rng, g, gn2, p, agent, out):
     # interleaving the arithmetic with the generator calls)
     d = g.shape[0]
     base = agent * d
-    for j in range(d):
-        out[j] = rng.standard_normal()
+    _rng.fill_normal(rng, out)
     for j in range(d):
         out[j] = g[j] + p[base + j] * out[j]
 
@@ -130,8 +129,7 @@ def _gausscov_sample(rng, g, gn2, p, agent, out):
     # out = g + L z computed from the last row up, so z[0..j] is still intact.
     d = g.shape[0]
     base = agent * d * d
-    for j in range(d):
-        out[j] = rng.standard_normal()
+    _rng.fill_normal(rng, out)
     for j in range(d - 1, -1, -1):
         acc = 0.0
         for l in range(j + 1):
@@ -185,15 +183,16 @@ def _student_sample(rng, g, gn2, p, agent, out):
     B = int(p[1])
     d = g.shape[0]
     base = 2 + agent * d
-    for j in range(d):
-        if B == 1:
-            z = rng.standard_t(nu)
-        else:
+    if B == 1:
+        _rng.fill_student_t(rng, nu, out)
+    else:
+        for j in range(d):
             z = 0.0
             for b in range(B):
-                z += rng.standard_t(nu)
-            z /= B
-        out[j] = g[j] + p[base + j] * z
+                z += _rng.student_t(rng, nu)
+            out[j] = z / B
+    for j in range(d):
+        out[j] = g[j] + p[base + j] * out[j]
 
 
 @dataclass(frozen=True, eq=False)
@@ -243,8 +242,9 @@ def _affine_sample(rng, g, gn2, p, agent, out):
     s0 = p[agent]
     s1 = p[n + agent]
     std = math.sqrt((s0 * s0 + s1 * s1 * gn2) / B)
+    _rng.fill_normal(rng, out)
     for j in range(g.shape[0]):
-        out[j] = g[j] + std * rng.standard_normal()
+        out[j] = g[j] + std * out[j]
 
 
 @dataclass(frozen=True, eq=False)
@@ -289,10 +289,10 @@ class AffineVariance(Noise):
 @kernel
 def _cms(rng, alpha):
     """Standard symmetric alpha-stable draw (Chambers-Mallows-Stuck, beta = 0, S1 scale 1)."""
-    v = math.pi * (rng.random() - 0.5)
+    v = math.pi * (_rng.uniform(rng) - 0.5)
     if alpha == 1.0:
         return math.tan(v)
-    w = rng.standard_exponential()
+    w = _rng.exponential(rng)
     return (math.sin(alpha * v) / math.cos(v) ** (1.0 / alpha)) * (math.cos(v - alpha * v) / w) ** ((1.0 - alpha) / alpha)
 
 

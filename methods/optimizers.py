@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _checks
+from . import _checks, rng as _rng
 from . import compressors as _compressors
 from . import schedules as _schedules
 from ._jit import kernel
@@ -104,7 +104,7 @@ class Optimizer:
         if state.shape != (self.state_size(d),):
             raise ValueError(f"state must have shape ({self.state_size(d)},), got {state.shape}")
         k = _checks.integer("k", k)
-        rng = np.random.default_rng(rng)
+        rng = _rng.from_user(rng)
         comp = self.compressor
         direction = np.zeros(d)
         iwork = np.arange(d, dtype=np.int64)

@@ -1,7 +1,7 @@
 """Deterministic parallel Monte Carlo over paths.
 
 Paths are cut into fixed chunks of ``CHUNK`` paths. Chunk ``c`` draws from its own
-``numpy.random.Generator(PCG64(SeedSequence(seed).spawn(n_chunks)[c]))``; compiled,
+xoshiro256++ stream (``methods.rng``) seeded by ``SeedSequence(seed).spawn(n_chunks)[c]``; compiled,
 GIL-free kernels run the chunks on a thread pool. Which thread runs which chunk never
 changes the numbers, so a seed gives bit-identical results for any thread count, and the
 first ``n`` paths of a run are the same whatever the total number of paths.
@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-from . import _checks
+from . import _checks, rng
 
 CHUNK = 64
 
@@ -46,7 +46,7 @@ def run_chunks(work, paths: int, seed: int, threads: int | None = None, progress
 
     def one(c):
         lo, hi = bounds[c]
-        work(np.random.Generator(np.random.PCG64(seqs[c])), lo, hi)
+        work(rng.new_state(seqs[c]), lo, hi)
         if progress is not None:
             progress()
 

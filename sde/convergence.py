@@ -25,6 +25,7 @@ from scipy import stats
 
 from methods import _checks
 from methods._jit import kernel
+from methods.rng import fill_normal
 from methods.parallel import resolve_seed, run_chunks
 
 from .base import euler_maruyama
@@ -79,8 +80,9 @@ def _ladder_kernel(step, exact):
             sq = math.sqrt(T / n_fine)
             for i in range(P):
                 W = 0.0
+                fill_normal(rng, dw_f)
                 for q in range(n_fine):
-                    dw_f[q] = sq * rng.standard_normal()
+                    dw_f[q] *= sq
                     W += dw_f[q]
                 xT = exact(y0, T, W, p)
                 for lev in range(ns.shape[0]):

@@ -23,6 +23,7 @@ from methods.engine import initial_point, run_paths, save_grid, store_save_point
 from methods.parallel import resolve_seed
 from methods.run import Run
 from methods.noise import _cms
+from methods.rng import fill_normal
 from methods.schedules import GradNormalized
 
 from .base import SDEModel
@@ -68,8 +69,7 @@ def _build(step, value, grad, factor, needs_grad, stable):
                         for q in range(noise_dim):
                             z[q] = _cms(rng, alpha)
                     else:
-                        for q in range(noise_dim):
-                            z[q] = rng.standard_normal()
+                        fill_normal(rng, z)
                     step(t, y, dt, z, s, p, lp, work)
 
     return run_chunk

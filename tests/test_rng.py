@@ -1,0 +1,123 @@
+"""The inlined generator (methods.rng): ziggurat geometry, and the laws of every draw.
+
+Goodness of fit is tested with KS / chi-square at fixed seeds; a correct sampler fails one of
+these tests with probability 0.001 per test (threshold p < 1e-3), a wrong one (a missing tail,
+a wrong layer, a biased integer) fails them with certainty at these sample sizes.
+"""
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from methods import rng as R
+from methods._jit import kernel
+
+P_MIN = 1e-3
+
+
+def test_ziggurat_layers_have_equal_area_and_close_at_the_top():
+    x, f = R.ZIG_X, R.ZIG_F
+    pdf = lambda t: math.exp(-0.5 * t * t)  # noqa: E731
+    tail = integrate.quad(pdf, R.ZIG_R, np.inf)[0]
+    v = R.ZIG_R * pdf(R.ZIG_R) + tail
+    areas = [x[i] * (f[i + 1] - f[i]) for i in range(1, R.LAYERS)]
+    np.testing.assert_allclose(areas, v, rtol=1e-9)
+    assert x[0] * f[1] == pytest.approx(v, rel=1e-12)  # base strip [0, x0] x [0, f(r)]: strip plus tail
+    assert x[R.LAYERS] == 0.0 and f[R.LAYERS] == 1.0
+    # Marsaglia and Tsang's published r for 256 layers (computed here from the density)
+    assert R.ZIG_R == pytest.approx(3.6541528853610088, rel=1e-12)
+
+
+@kernel
+def _normals(s, n):
+    out = np.empty(n)
+    R.fill_normal(s, out)
+    return out
+
+
+@kernel
+def _scalar_draws(s, which, a, n):
+    out = np.empty(n)
+    for j in range(n):
+        if which == 0:
+            out[j] = R.normal(s)
+        elif which == 1:
+            out[j] = R.uniform(s)
+        elif which == 2:
+            out[j] = R.exponential(s)
+        elif which == 3:
+            out[j] = R.gamma(s, a)
+        elif which == 4:
+            out[j] = R.student_t(s, a)
+        else:
+            out[j] = R.integers(s, int(a))
+    return out
+
+
+def test_normal_law_moments_and_tail():
+    n = 2_000_000
+    z = _normals(R.states(11, 1)[0], n)
+    assert stats.kstest(z, "norm").pvalue > P_MIN
+    # moments: z-scores from the exact standard errors of N(0, 1)
+    assert abs(z.mean()) / math.sqrt(1 / n) < 4
+    assert abs(z.var() - 1) / math.sqrt(2 / n) < 4
+    # the tail beyond r (layer 0's rejection sampler) has the right mass
+    far = np.abs(z) > R.ZIG_R
+    expected = 2 * stats.norm.sf(R.ZIG_R)
+    assert abs(far.mean() - expected) / math.sqrt(expected / n) < 4
+    assert stats.kstest(np.abs(z[far]) - R.ZIG_R,
+                        lambda t: 1 - stats.norm.sf(R.ZIG_R + t) / stats.norm.sf(R.ZIG_R)).pvalue > P_MIN
+    # symmetric: the sign is a fair coin
+    assert abs((z > 0).mean() - 0.5) / math.sqrt(0.25 / n) < 4
+
+
+def test_scalar_normal_matches_fill():
+    a = _normals(R.states(3, 1)[0], 1000)
+    b = _scalar_draws(R.states(3, 1)[0], 0, 0.0, 1000)
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("which, a, law", [
+    (1, 0.0, stats.uniform()),
+    (2, 0.0, stats.expon()),
+    (3, 0.3, stats.gamma(0.3)),
+    (3, 1.0, stats.gamma(1.0)),
+    (3, 4.5, stats.gamma(4.5)),
+    (4, 0.7, stats.t(0.7)),
+    (4, 1.0, stats.t(1.0)),
+    (4, 3.0, stats.t(3.0)),
+])
+def test_continuous_laws(which, a, law):
+    x = _scalar_draws(R.states(5 + which, 1)[0], which, a, 300_000)
+    assert stats.kstest(x, law.cdf).pvalue > P_MIN
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 1000, 3_000_000_000])
+def test_integers_are_uniform_and_in_range(n):
+    k = _scalar_draws(R.states(n % 97, 1)[0], 5, float(n), 200_000).astype(np.int64)
+    assert k.min() >= 0 and k.max() < n
+    if n == 1:
+        assert not k.any()
+    elif n <= 1000:
+        counts = np.bincount(k, minlength=n)
+        assert stats.chisquare(counts).pvalue > P_MIN
+    else:  # too many cells for chi-square: uniform on [0, 1) after scaling
+        assert stats.kstest((k + 0.5) / n, "uniform").pvalue > P_MIN
+
+
+def test_streams_are_independent_and_reproducible():
+    s = R.states(0, 2)
+    a, b = _normals(s[0].copy(), 100_000), _normals(s[1].copy(), 100_000)
+    assert abs(np.corrcoef(a, b)[0, 1]) < 4 / math.sqrt(100_000)
+    np.testing.assert_array_equal(a, _normals(R.states(0, 2)[0], 100_000))
+
+
+def test_from_user_accepts_seeds_generators_and_states_and_rejects_the_rest():
+    np.testing.assert_array_equal(R.from_user(5), R.from_user(5))
+    assert R.from_user(np.random.default_rng(0)).dtype == np.uint64
+    s = R.new_state(np.random.SeedSequence(1))
+    assert R.from_user(s) is s
+    for bad in (-1, 1.5, "x", True):
+        with pytest.raises(ValueError, match="rng"):
+            R.from_user(bad)
