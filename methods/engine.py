@@ -25,6 +25,7 @@ from . import noise as _noise
 from . import optimizers as _optimizers
 from .parallel import resolve_seed, run_chunks
 from .run import Run
+from ._cache import cached_kernel
 from ._jit import kernel
 
 _KERNELS: dict = {}
@@ -84,7 +85,7 @@ def _build_kernel(value, grad, sample, compress, factor, update, init, fused, ne
     """Compose one compiled chunk kernel. ``fused``: one agent, identity compressor (the
     oracle output is the direction, no copy). ``needs_gn2``: the noise reads ||grad f||^2."""
 
-    @kernel
+    @cached_kernel
     def run_chunk(rng, x0, steps, save_steps, agents, lr, f_star, blowup, lp, npar, cp, op, sp,
                   state_size, out_loss, out_gn, out_x, out_div, record_x):
         d = x0.shape[0]

@@ -18,7 +18,7 @@ import threading
 import numpy as np
 
 from methods import _checks
-from methods._jit import kernel
+from methods._cache import cached_kernel
 from methods.engine import initial_point, run_paths, save_grid, store_save_point
 from methods.parallel import resolve_seed
 from methods.run import Run
@@ -33,7 +33,7 @@ _LOCK = threading.Lock()
 
 
 def _build(step, value, grad, factor, needs_grad, stable):
-    @kernel
+    @cached_kernel
     def run_chunk(rng, y0, d, steps, sub, save_steps, dt, f_star, blowup, p, lp, sp, work_size, noise_dim,
                   alpha, out_loss, out_gn, out_x, out_div, record_x):
         n = y0.shape[0]
