@@ -113,8 +113,8 @@ def _make_cache_classes():
 
         @classmethod
         def from_function(cls, py_func, py_file):
-            path = cache_dir()
-            if path is None or not _ours(py_func):
+            path = cache_dir()  # only reached through enable(), which checked the captures
+            if path is None:
                 return None
             self = cls(py_func, path)
             try:

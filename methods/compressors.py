@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _checks, rng as _rng
-from ._jit import kernel
+from ._jit import each_row, kernel
 
 
 def _per_agent_values(name, value, *, integer=False, lo=None, hi=None, closed_hi=True):
@@ -108,23 +108,8 @@ class Compressor:
         rng = _rng.from_user(rng)
         n = 1 if size is None else _checks.integer("size", size, minimum=1)
         out = np.empty((n, x.size))
-        _compress_loop(self.compress_kernel())(rng, x, p, agent, np.arange(x.size, dtype=np.int64), out)
+        each_row(self.compress_kernel())(rng, x, p, agent, np.arange(x.size, dtype=np.int64), out)
         return out[0] if size is None else out
-
-
-_LOOPS: dict = {}
-
-
-def _compress_loop(compress):
-    if compress not in _LOOPS:
-
-        @kernel
-        def loop(rng, x, p, agent, iwork, out):
-            for i in range(out.shape[0]):
-                compress(rng, x, p, agent, iwork, out[i])
-
-        _LOOPS[compress] = loop
-    return _LOOPS[compress]
 
 
 @kernel

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _checks, rng as _rng
-from ._jit import kernel
+from ._jit import each_row, kernel
 
 
 class Noise:
@@ -58,23 +58,8 @@ class Noise:
         rng = _rng.from_user(rng)
         n = 1 if size is None else _checks.integer("size", size, minimum=1)
         out = np.empty((n, d))
-        _sample_loop(self.sample_kernel())(rng, grad, float(grad @ grad), p, agent, out)
+        each_row(self.sample_kernel())(rng, grad, float(grad @ grad), p, agent, out)
         return out[0] if size is None else out
-
-
-_LOOPS: dict = {}
-
-
-def _sample_loop(sample):
-    if sample not in _LOOPS:
-
-        @kernel
-        def loop(rng, grad, gn2, p, agent, out):
-            for i in range(out.shape[0]):
-                sample(rng, grad, gn2, p, agent, out[i])
-
-        _LOOPS[sample] = loop
-    return _LOOPS[sample]
 
 
 def _batch(batch) -> int:

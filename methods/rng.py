@@ -51,6 +51,7 @@ def _layer_edges(r: float) -> tuple[np.ndarray, float]:
     x[0] = v / f(r)
     x[1] = r
     for i in range(1, LAYERS - 1):
+        # a trial r far from the root can run out of height early (x[i] = 0): keep x = 0 above
         y = f(x[i]) + v / x[i] if x[i] > 0.0 else 2.0
         x[i + 1] = math.sqrt(-2.0 * math.log(y)) if y < 1.0 else 0.0
     x[LAYERS] = 0.0
@@ -75,12 +76,15 @@ _U53 = 1.0 / 9007199254740992.0  # 2^-53
 _U52 = 2.0 * _U53
 
 
-def new_state(seed_sequence: np.random.SeedSequence) -> np.ndarray:
-    """A fresh 4-word xoshiro256++ state from a ``SeedSequence`` (never all zero)."""
-    s = seed_sequence.generate_state(4, np.uint64)
-    if not s.any():
+def _never_zero(s: np.ndarray) -> np.ndarray:
+    if not s.any():  # the one state xoshiro256++ cannot leave
         s[0] = 1
     return s
+
+
+def new_state(seed_sequence: np.random.SeedSequence) -> np.ndarray:
+    """A fresh 4-word xoshiro256++ state from a ``SeedSequence`` (never all zero)."""
+    return _never_zero(seed_sequence.generate_state(4, np.uint64))
 
 
 def states(seed: int, n: int) -> list[np.ndarray]:
@@ -94,10 +98,7 @@ def from_user(rng) -> np.ndarray:
     if isinstance(rng, np.ndarray) and rng.dtype == np.uint64 and rng.shape == (4,):
         return rng
     if isinstance(rng, np.random.Generator):
-        s = rng.integers(0, 2**64, size=4, dtype=np.uint64, endpoint=False)
-        if not s.any():
-            s[0] = 1
-        return s
+        return _never_zero(rng.integers(0, 2**64, size=4, dtype=np.uint64, endpoint=False))
     if isinstance(rng, np.random.SeedSequence):
         return new_state(rng)
     if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0):
