@@ -13,7 +13,10 @@ Rows:
   Monte Carlo can go below); ratios ``x RNG floor`` are against this row;
 * ``rng-floor-numpy-pcg64``: the same draws from numba's ``numpy.random.Generator(PCG64)``
   (the generator the engine used before ``methods.rng``; context only);
-* ``numpy``: a plain vectorised NumPy loop over steps (arrays of paths x d, one thread).
+* ``numpy``: a plain vectorised NumPy loop over steps (arrays of paths x d, one thread);
+* ``hand-fused`` (``em-ou``, ``adam-peers``): the one problem written as a single loop by hand,
+  same generator, chunks and threads, no save points: what a kernel specialised to this exact
+  problem reaches, i.e. how much of the engine's distance to the floor is generality.
 """
 from __future__ import annotations
 
@@ -57,6 +60,50 @@ def pcg64_floor(paths, steps, d, seed=0, threads=None):
         _pcg64_floor(gen, (hi - lo) * steps, d)
 
     run_chunks(work, paths, seed, threads)
+
+
+@kernel
+def _ou_fused(rng, n, steps, A, dt, sq):
+    d = A.shape[0]
+    y = np.empty(d)
+    z = np.empty(d)
+    for _ in range(n):
+        y[:] = 1.0
+        for _ in range(steps):
+            _rng.fill_normal(rng, z)
+            for j in range(d):
+                y[j] += -A[j] * y[j] * dt + sq * z[j]
+
+
+@kernel
+def _adam_fused(rng, n, steps, A, sigma, lr, b1, b2, eps):
+    d = A.shape[0]
+    x = np.empty(d)
+    m = np.empty(d)
+    v = np.empty(d)
+    z = np.empty(d)
+    for _ in range(n):
+        x[:] = 1.0
+        m[:] = 0.0
+        v[:] = 0.0
+        for k in range(steps):
+            _rng.fill_normal(rng, z)
+            bc1 = 1.0 - b1 ** (k + 1.0)
+            bc2_sqrt = np.sqrt(1.0 - b2 ** (k + 1.0))
+            for j in range(d):
+                g = A[j] * x[j] + sigma * z[j]
+                m[j] += (1.0 - b1) * (g - m[j])
+                v[j] = v[j] * b2 + (1.0 - b2) * g * g
+                x[j] -= lr / bc1 * (m[j] / (np.sqrt(v[j]) / bc2_sqrt + eps))
+
+
+def hand_fused_ou(A, s, dt, steps, paths):
+    sq = s * np.sqrt(dt)
+    run_chunks(lambda rng, lo, hi: _ou_fused(rng, hi - lo, steps, A, dt, sq), paths, 0, None)
+
+
+def hand_fused_adam(A, sigma, lr, steps, paths):
+    run_chunks(lambda rng, lo, hi: _adam_fused(rng, hi - lo, steps, A, sigma, lr, 0.9, 0.999, 1e-8), paths, 0, None)
 
 
 def floor_rows(paths, steps, d):
@@ -221,6 +268,7 @@ def case_em_ou(a):
         "sde-workbench-1thread": lambda: sde.integrate(m, x0=1.0, t_end=steps * lr, paths=paths, seed=0, threads=1),
         **floor_rows(paths, steps, d),
         "numpy": lambda: numpy_em(A, s, lr, steps, paths),
+        "hand-fused": lambda: hand_fused_ou(A, s, lr, steps, paths),
     }
     skipped = []
     for name, make in (("diffrax", _diffrax_em), ("torchsde", _torchsde_em)):
@@ -296,6 +344,7 @@ def case_adam_peers(a):
         "sde-workbench": lambda: simulate(f, opt, nz, x0=1.0, steps=steps, paths=paths, seed=0),
         "sde-workbench-sde": lambda: sde.integrate(m, x0=1.0, t_end=steps * 0.01, paths=paths, seed=0),
         "rng-floor": lambda: rng_floor(paths, steps, d),
+        "hand-fused": lambda: hand_fused_adam(A, 1.0, 0.01, steps, paths),
     }
     skipped = []
     for name, make in (("torch.optim.Adam", _torch_adam), ("jax-lax-scan", _jax_adam)):

@@ -26,17 +26,30 @@ from . import optimizers as _optimizers
 from .parallel import resolve_seed, run_chunks
 from .run import Run
 from ._cache import cached_kernel
-from ._jit import kernel
+from ._jit import inline_kernel, kernel
 
 _KERNELS: dict = {}
 _KERNELS_LOCK = threading.Lock()
 
 
 @kernel
+def _mark_diverged(si, i, k, out_loss, out_gn, out_x, out_div, record_x):
+    out_div[i] = k
+    for r in range(si, out_loss.shape[0]):
+        out_loss[r, i] = np.inf
+        out_gn[r, i] = np.inf
+        if record_x:
+            for j in range(out_x.shape[2]):
+                out_x[r, i, j] = np.nan
+
+
+@inline_kernel
 def store_save_point(si, i, k, x, g, loss, blowup, out_loss, out_gn, out_x, out_div, record_x):
     """Record save point ``si`` of path ``i`` (iteration ``k``); if the path has diverged (loss
     NaN/inf or above ``blowup``, or an infinite gradient) mark it, fill the remaining save
-    points (+inf; NaN iterates) and return True. Shared by both engines."""
+    points (+inf; NaN iterates) and return True. Shared by both engines; inlined (a call
+    with this many array arguments cost about 0.3 ns per scalar update at 100 saves in 500
+    steps), the rare divergence branch is not."""
     gn2 = 0.0
     for j in range(g.shape[0]):
         gn2 += g[j] * g[j]
@@ -47,13 +60,7 @@ def store_save_point(si, i, k, x, g, loss, blowup, out_loss, out_gn, out_x, out_
             out_x[si, i, j] = x[j]
     if loss <= blowup and gn2 < np.inf:
         return False
-    out_div[i] = k
-    for r in range(si, out_loss.shape[0]):
-        out_loss[r, i] = np.inf
-        out_gn[r, i] = np.inf
-        if record_x:
-            for j in range(x.shape[0]):
-                out_x[r, i, j] = np.nan
+    _mark_diverged(si, i, k, out_loss, out_gn, out_x, out_div, record_x)
     return True
 
 
@@ -103,42 +110,43 @@ def _build_kernel(value, grad, sample, compress, factor, update, init, fused, ne
             for j in range(d):
                 x[j] = x0[j]
             init(state, op)
-            si = 0
             out_div[i] = -1
-            for k in range(steps + 1):
-                have_grad = False
-                if si < n_save and save_steps[si] == k:
-                    grad(x, lp, g)
-                    have_grad = True
-                    if store_save_point(si, i, k, x, g, value(x, lp) - f_star, blowup, out_loss, out_gn, out_x,
-                                        out_div, record_x):
-                        break
-                    si += 1
-                if k == steps:
-                    break
-                if not have_grad:
-                    grad(x, lp, g)
-                gn2 = 0.0
-                if needs_gn2:
-                    for j in range(d):
-                        gn2 += g[j] * g[j]
-                if fused:
-                    sample(rng, g, gn2, npar, 0, v)
-                elif agents == 1:
-                    sample(rng, g, gn2, npar, 0, gi)
-                    compress(rng, gi, cp, 0, iwork, v)
-                else:
-                    for j in range(d):
-                        v[j] = 0.0
-                    for a in range(agents):
-                        sample(rng, g, gn2, npar, a, gi)
-                        compress(rng, gi, cp, a, iwork, ti)
+            k = 0
+            have_grad = False
+            # the iterations between two save points run in a loop with no save-point test
+            for si in range(n_save):
+                stop = save_steps[si]
+                while k < stop:
+                    if not have_grad:
+                        grad(x, lp, g)
+                    have_grad = False
+                    gn2 = 0.0
+                    if needs_gn2:
                         for j in range(d):
-                            v[j] += ti[j]
-                    for j in range(d):
-                        v[j] *= inv_agents
-                lr_k = lr * factor(k, g, v, sp)
-                update(x, v, state, k, lr_k, op)
+                            gn2 += g[j] * g[j]
+                    if fused:
+                        sample(rng, g, gn2, npar, 0, v)
+                    elif agents == 1:
+                        sample(rng, g, gn2, npar, 0, gi)
+                        compress(rng, gi, cp, 0, iwork, v)
+                    else:
+                        for j in range(d):
+                            v[j] = 0.0
+                        for a in range(agents):
+                            sample(rng, g, gn2, npar, a, gi)
+                            compress(rng, gi, cp, a, iwork, ti)
+                            for j in range(d):
+                                v[j] += ti[j]
+                        for j in range(d):
+                            v[j] *= inv_agents
+                    lr_k = lr * factor(k, g, v, sp)
+                    update(x, v, state, k, lr_k, op)
+                    k += 1
+                grad(x, lp, g)
+                have_grad = True  # the first iteration after a save point reuses this gradient
+                if store_save_point(si, i, k, x, g, value(x, lp) - f_star, blowup, out_loss, out_gn, out_x,
+                                    out_div, record_x):
+                    break
 
     return run_chunk
 

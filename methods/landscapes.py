@@ -23,7 +23,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from . import _checks
-from ._jit import kernel
+from ._jit import inline_kernel, kernel
 
 
 class LandscapeKernels(NamedTuple):
@@ -96,7 +96,7 @@ def _diagquad_value(x, p):
     return 0.5 * s
 
 
-@kernel
+@inline_kernel
 def _diagquad_grad(x, p, out):
     d = x.shape[0]
     for j in range(d):

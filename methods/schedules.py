@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _checks
-from ._jit import kernel
+from ._jit import inline_kernel, kernel
 
 
 class Schedule:
@@ -39,7 +39,7 @@ class Schedule:
         return float(self.factor_kernel()(k, g, v, self.pack()))
 
 
-@kernel
+@inline_kernel
 def _constant(k, g, v, p):
     return 1.0
 

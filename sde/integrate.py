@@ -40,37 +40,35 @@ def _build(step, value, grad, factor, needs_grad, stable):
         P = out_loss.shape[1]
         n_save = save_steps.shape[0]
         y = np.empty(n)
+        x = y[:d]  # the iterate: a view made once (a view per step costs a reference count)
         work = np.empty(work_size)
         z = np.empty(noise_dim)
         g = np.empty(d)
         for i in range(P):
             for j in range(n):
                 y[j] = y0[j]
-            si = 0
             out_div[i] = -1
-            for k in range(steps + 1):
-                x = y[:d]
-                have_grad = False
-                if si < n_save and save_steps[si] == k:
-                    grad(x, lp, g)
-                    have_grad = True
-                    if store_save_point(si, i, k, x, g, value(x, lp) - f_star, blowup, out_loss, out_gn, out_x,
-                                        out_div, record_x):
-                        break
-                    si += 1
-                if k == steps:
+            k = 0
+            # the steps between two save points run in a loop with no save-point test
+            for si in range(n_save):
+                stop = save_steps[si]
+                while k < stop:
+                    if needs_grad:
+                        grad(x, lp, g)
+                    s = factor(k, g, g, sp)
+                    for r in range(sub):
+                        t = (k * sub + r) * dt
+                        if stable:
+                            for q in range(noise_dim):
+                                z[q] = _cms(rng, alpha)
+                        else:
+                            fill_normal(rng, z)
+                        step(t, y, dt, z, s, p, lp, work)
+                    k += 1
+                grad(x, lp, g)
+                if store_save_point(si, i, k, x, g, value(x, lp) - f_star, blowup, out_loss, out_gn, out_x,
+                                    out_div, record_x):
                     break
-                if needs_grad and not have_grad:
-                    grad(x, lp, g)
-                s = factor(k, g, g, sp)
-                for r in range(sub):
-                    t = (k * sub + r) * dt
-                    if stable:
-                        for q in range(noise_dim):
-                            z[q] = _cms(rng, alpha)
-                    else:
-                        fill_normal(rng, z)
-                    step(t, y, dt, z, s, p, lp, work)
 
     return run_chunk
 

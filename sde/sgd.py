@@ -31,7 +31,7 @@ import numpy as np
 
 from methods import compressors as C
 from methods import noise as N
-from methods._jit import kernel
+from methods._jit import inline_kernel, kernel
 
 from .base import SDEModel, euler_maruyama, euler_maruyama_diag
 
@@ -97,23 +97,26 @@ def _additive_step_for(grad, hvp):
     key = (grad, hvp)
     if key not in _ADDITIVE:
 
-        @kernel
+        @inline_kernel
         def step(t, y, dt, z, s, p, lp, work):
+            # work holds exactly d floats when c = 0 (the gradient goes straight into it: a
+            # slice costs a reference count per step) and 2 d otherwise
             d = y.shape[0]
-            g = work[:d]
-            hg = work[d:2 * d]
-            grad(y, lp, g)
             c = p[2]
             noise = s * math.sqrt(p[0] / p[1] * dt)
             if c != 0.0:
+                g = work[:d]
+                hg = work[d:2 * d]
+                grad(y, lp, g)
                 hvp(y, g, lp, hg)
                 ce = c * p[0] * s * s
                 for j in range(d):
                     y[j] += (-s * g[j] + ce * hg[j]) * dt + noise * p[_HEAD + j] * z[j]
             else:
+                grad(y, lp, work)
                 sdt = s * dt
                 for j in range(d):
-                    y[j] += -sdt * g[j] + noise * p[_HEAD + j] * z[j]
+                    y[j] += -sdt * work[j] + noise * p[_HEAD + j] * z[j]
 
         _ADDITIVE[key] = step
     return _ADDITIVE[key]
@@ -166,7 +169,7 @@ def _levy_step_for(grad):
         @kernel
         def step(t, y, dt, z, s, p, lp, work):
             d = y.shape[0]
-            g = work[:d]
+            g = work  # work_size is d: no slice
             grad(y, lp, g)
             inc = s * dt ** (1.0 / p[2])
             for j in range(d):
@@ -258,5 +261,5 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
               "corrected": "spec l0l1 4.2 (Eq. 27), 4.4b"}[kind]
     return SDEModel(method=name, kind=kind, landscape=landscape, noise=noise, optimizer=optimizer, params=p,
                     step=step, key=("sgd", lk.grad, lk.hvp, diffuse), state_dim=d, noise_dim=d,
-                    work_size=2 * d + 2 * d, time_per_step=optimizer.lr, provenance=provenance, source=source,
+                    work_size=(d if KINDS[kind] == 0.0 else 2 * d) if additive else 4 * d, time_per_step=optimizer.lr, provenance=provenance, source=source,
                     formula=formula)
