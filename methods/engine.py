@@ -246,7 +246,7 @@ def simulate(landscape, optimizer, noise=None, *, x0, steps: int, paths: int = 1
     lp = np.ascontiguousarray(landscape.params(), dtype=np.float64)
     npar = np.ascontiguousarray(noise.pack(d, agents), dtype=np.float64)
     cp = np.ascontiguousarray(optimizer.compressor.pack(d, agents), dtype=np.float64)
-    op = np.ascontiguousarray(optimizer.pack(), dtype=np.float64)
+    op = np.ascontiguousarray(optimizer.pack_for(steps), dtype=np.float64)
     sp = np.ascontiguousarray(optimizer.schedule.pack(), dtype=np.float64)
     state_size = optimizer.state_size(d)
 

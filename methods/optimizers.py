@@ -68,6 +68,11 @@ class Optimizer:
     def pack(self) -> np.ndarray:
         return np.zeros(0)
 
+    def pack_for(self, steps: int) -> np.ndarray:
+        """The parameters the engine passes for a run of ``steps`` iterations: ``pack()``, plus
+        whatever per-iteration constants an update can precompute once for all paths."""
+        return self.pack()
+
     def kernel_key(self):
         return type(self)._update
 
@@ -311,20 +316,38 @@ class RMSpropW(RMSprop):
 
 # ------------------------------------------------------------------------------ Adam
 @kernel
+def _adam_bias_corrections(b1, b2, k):
+    """``(1 - beta1^(k+1), sqrt(1 - beta2^(k+1)))``, as torch computes them."""
+    step = k + 1.0
+    return 1.0 - b1**step, math.sqrt(1.0 - b2**step)
+
+
+@kernel
+def _adam_bias_table(b1, b2, steps):
+    out = np.empty(2 * steps)
+    for k in range(steps):
+        out[2 * k], out[2 * k + 1] = _adam_bias_corrections(b1, b2, k)
+    return out
+
+
+@kernel
 def _adam_update(x, v, state, k, lr, p):
     # p = [beta1, beta2, eps, weight_decay, decoupled]; state = [m (d), v (d)].
     # Follows torch.optim.Adam/AdamW (single tensor, float64) operation by operation.
+    # p may carry the bias corrections of every iteration after the 5 scalars (pack_for):
+    # two powers per path and iteration otherwise cost about 1 ns per scalar update at d = 32
     b1 = p[0]
     b2 = p[1]
     eps = p[2]
     wd = p[3]
     decoupled = p[4] != 0.0
     d = x.shape[0]
-    step = k + 1.0
-    bc1 = 1.0 - b1**step
-    bc2 = 1.0 - b2**step
+    if p.shape[0] >= 7 + 2 * k:
+        bc1 = p[5 + 2 * k]
+        bc2_sqrt = p[6 + 2 * k]
+    else:
+        bc1, bc2_sqrt = _adam_bias_corrections(b1, b2, k)
     step_size = lr / bc1
-    bc2_sqrt = math.sqrt(bc2)
     w = 1.0 - b1
     for j in range(d):
         g = v[j]
@@ -383,6 +406,11 @@ class Adam(Optimizer):
 
     def pack(self):
         return np.array([self.betas[0], self.betas[1], self.eps, self.weight_decay, 1.0 if self.decoupled else 0.0])
+
+    def pack_for(self, steps: int) -> np.ndarray:
+        """``pack()`` followed by the bias corrections of iterations ``0..steps-1`` (computed once
+        per run by the same compiled expression, so the numbers are identical)."""
+        return np.concatenate([self.pack(), _adam_bias_table(self.betas[0], self.betas[1], steps)])
 
     @classmethod
     def from_rho(cls, lr, rho1, rho2, **kw):
