@@ -64,6 +64,18 @@ def store_save_point(si, i, k, x, g, loss, blowup, out_loss, out_gn, out_x, out_
     return True
 
 
+def check_run_options(paths, seed, threads, blowup):
+    """Validate the Monte Carlo options both engines share: ``(paths, seed, threads, blowup)``."""
+    paths = _checks.integer("paths", paths, minimum=1)
+    seed = resolve_seed(seed)
+    if threads is not None:
+        threads = _checks.integer("threads", threads, minimum=1)
+    blowup = float(blowup)
+    if not blowup > 0:
+        raise ValueError(f"blowup must be > 0, got {blowup}")
+    return paths, seed, threads, blowup
+
+
 def run_paths(call, *, n_save: int, paths: int, d: int, seed: int, threads, record_iterates: bool):
     """Run ``call(rng, loss, grad_norm, iterates, diverged_at)`` on every chunk of paths (each
     with its own contiguous output buffers) and gather the outputs of all paths."""
@@ -231,13 +243,7 @@ def simulate(landscape, optimizer, noise=None, *, x0, steps: int, paths: int = 1
         raise ValueError(f"optimizer must be a methods.optimizers object, got {optimizer!r}")
     noise = _noise.resolve(noise)
     steps = _checks.integer("steps", steps, minimum=1)
-    paths = _checks.integer("paths", paths, minimum=1)
-    seed = resolve_seed(seed)
-    if threads is not None:
-        threads = _checks.integer("threads", threads, minimum=1)
-    blowup = float(blowup)
-    if not blowup > 0:
-        raise ValueError(f"blowup must be > 0, got {blowup}")
+    paths, seed, threads, blowup = check_run_options(paths, seed, threads, blowup)
     d = landscape.d
     x0 = initial_point(x0, d)
     saves = save_grid(steps, save_every, save_at)

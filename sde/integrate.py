@@ -19,8 +19,7 @@ import numpy as np
 
 from methods import _checks
 from methods._cache import cached_kernel
-from methods.engine import initial_point, run_paths, save_grid, store_save_point
-from methods.parallel import resolve_seed
+from methods.engine import check_run_options, initial_point, run_paths, save_grid, store_save_point
 from methods.run import Run
 from methods.noise import _cms
 from methods.rng import fill_normal
@@ -113,13 +112,7 @@ def integrate(model: SDEModel, *, x0, t_end: float, paths: int = 1024, seed=0, r
     if steps < 1 or abs(steps_f - steps) > 1e-9 * max(1.0, steps_f):
         raise ValueError(f"t_end = {t_end} must be a positive multiple of the time per iteration {h:g} "
                          f"(got {steps_f:.6g} iterations)")
-    paths = _checks.integer("paths", paths, minimum=1)
-    seed = resolve_seed(seed)
-    if threads is not None:
-        threads = _checks.integer("threads", threads, minimum=1)
-    blowup = float(blowup)
-    if not blowup > 0:
-        raise ValueError(f"blowup must be > 0, got {blowup}")
+    paths, seed, threads, blowup = check_run_options(paths, seed, threads, blowup)
     d = model.d
     x0 = initial_point(x0, d)
     y0 = model.initial_state(x0)

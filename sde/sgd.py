@@ -45,7 +45,6 @@ _COMP = {C.Identity: 0, C.Bernoulli: 1, C.RandK: 2}
 _HEAD = 7
 
 _DRIFTS: dict = {}
-_DIFFS: dict = {}
 
 
 def _drift_for(grad, hvp):
