@@ -34,7 +34,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from ._jit import kernel
+from ._jit import ChunkKernel
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("methods", "sde", "theory")
@@ -173,13 +173,14 @@ def _make_cache_classes():
 _PackageCache = None
 
 
-def enable(dispatcher) -> bool:
-    """Attach the package cache to ``dispatcher`` if everything it captures is the package's own."""
+def enable(dispatcher, variant: str = "") -> bool:
+    """Attach the package cache to ``dispatcher`` if everything it captures is the package's own
+    (``variant`` tells apart dispatchers of one function compiled with different options)."""
     global _PackageCache
     if cache_dir() is None:
         return False
     try:
-        key = stable_key(dispatcher.py_func)
+        key = (stable_key(dispatcher.py_func), variant)
         if _PackageCache is None:
             _PackageCache = _make_cache_classes()
         dispatcher._cache = _PackageCache(dispatcher.py_func, key)
@@ -192,7 +193,9 @@ def enable(dispatcher) -> bool:
 
 
 def cached_kernel(fn):
-    """``kernel(fn)`` with the package's on-disk cache (see the module docstring)."""
-    dispatcher = kernel(fn)
-    enable(dispatcher)
-    return dispatcher
+    """``ChunkKernel(fn)`` (an engine's hot loop; both of its compiled forms) with the package's
+    on-disk cache (see the module docstring)."""
+    ck = ChunkKernel(fn)
+    enable(ck.fast, "no-nrt")
+    enable(ck.safe, "nrt")
+    return ck

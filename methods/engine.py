@@ -106,17 +106,18 @@ def _build_kernel(value, grad, sample, compress, factor, update, init, fused, ne
 
     @cached_kernel
     def run_chunk(rng, x0, steps, save_steps, agents, lr, f_star, blowup, lp, npar, cp, op, sp,
-                  state_size, out_loss, out_gn, out_x, out_div, record_x):
+                  scratch, state, iwork, out_loss, out_gn, out_x, out_div, record_x):
+        # buffers come from the caller (a chunk kernel allocates nothing, methods._jit.chunk_kernel):
+        # scratch (5, d) holds x, grad f(x), one agent's oracle output, its compressed form and the
+        # direction; iwork = arange(d) for the compressors
         d = x0.shape[0]
         P = out_loss.shape[1]
         n_save = save_steps.shape[0]
-        x = np.empty(d)
-        g = np.empty(d)
-        gi = np.empty(d)
-        ti = np.empty(d)
-        v = np.empty(d)
-        state = np.empty(state_size)
-        iwork = np.arange(d)
+        x = scratch[0]
+        g = scratch[1]
+        gi = scratch[2]
+        ti = scratch[3]
+        v = scratch[4]
         inv_agents = 1.0 / agents
         for i in range(P):
             for j in range(d):
@@ -260,7 +261,7 @@ def simulate(landscape, optimizer, noise=None, *, x0, steps: int, paths: int = 1
 
     def call(rng, cl, cg, cx, cd):
         run_chunk(rng, x0, steps, saves, agents, optimizer.lr, landscape.f_star, blowup, lp, npar, cp, op, sp,
-                  state_size, cl, cg, cx, cd, record_iterates)
+                  np.empty((5, d)), np.empty(state_size), np.arange(d), cl, cg, cx, cd, record_iterates)
 
     loss, gn, xs, div = run_paths(call, n_save=saves.size, paths=paths, d=d, seed=seed, threads=threads,
                                   record_iterates=record_iterates)

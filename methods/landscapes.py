@@ -48,8 +48,9 @@ class Landscape:
         raise NotImplementedError
 
     def kernel_key(self):
-        """Compiled code depends only on this key (parameters are passed at run time)."""
-        return type(self).__name__
+        """Compiled code depends only on this key (parameters are passed at run time): the
+        class name and its kernels (a subclass redefined in a notebook gets new kernels)."""
+        return type(self).__name__, self.kernels
 
     def _x(self, x) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)

@@ -33,16 +33,13 @@ _LOCK = threading.Lock()
 
 def _build(step, value, grad, factor, needs_grad, stable):
     @cached_kernel
-    def run_chunk(rng, y0, d, steps, sub, save_steps, dt, f_star, blowup, p, lp, sp, work_size, noise_dim,
+    def run_chunk(rng, y0, d, steps, sub, save_steps, dt, f_star, blowup, p, lp, sp, y, work, z, g,
                   alpha, out_loss, out_gn, out_x, out_div, record_x):
+        # buffers come from the caller: a chunk kernel allocates nothing (methods._jit.chunk_kernel)
         n = y0.shape[0]
         P = out_loss.shape[1]
         n_save = save_steps.shape[0]
-        y = np.empty(n)
-        x = y[:d]  # the iterate: a view made once (a view per step costs a reference count)
-        work = np.empty(work_size)
-        z = np.empty(noise_dim)
-        g = np.empty(d)
+        x = y[:d]  # the iterate
         for i in range(P):
             for j in range(n):
                 y[j] = y0[j]
@@ -58,7 +55,7 @@ def _build(step, value, grad, factor, needs_grad, stable):
                     for r in range(sub):
                         t = (k * sub + r) * dt
                         if stable:
-                            for q in range(noise_dim):
+                            for q in range(z.shape[0]):
                                 z[q] = _cms(rng, alpha)
                         else:
                             fill_normal(rng, z)
@@ -125,7 +122,8 @@ def integrate(model: SDEModel, *, x0, t_end: float, paths: int = 1024, seed=0, r
 
     def call(rng, cl, cg, cx, cd):
         run_chunk(rng, y0, d, steps, refine, saves, dt, model.landscape.f_star, blowup, p, lp, sp,
-                  model.work_size, model.noise_dim, model.driving_alpha, cl, cg, cx, cd, record_iterates)
+                  np.empty(y0.size), np.empty(model.work_size), np.empty(model.noise_dim), np.empty(d),
+                  model.driving_alpha, cl, cg, cx, cd, record_iterates)
 
     loss, gn, xs, div = run_paths(call, n_save=saves.size, paths=paths, d=d, seed=seed, threads=threads,
                                   record_iterates=record_iterates)
