@@ -6,8 +6,13 @@ wall time / (paths * steps * d). Each timing is the best of ``--repeat`` rounds 
 warm-up call (compilation is excluded here); the rounds interleave the rows.
 
 Rows:
-* ``sde-workbench``: ``methods.simulate`` (default save grid, all threads);
-* ``sde-workbench-1thread``: the same on one thread;
+* ``sde-workbench``: ``methods.simulate`` / ``sde.integrate`` on all threads. Where the peers
+  return only the final state (``em-ou``, ``adam-peers``: diffrax, torchsde, torch, JAX) so does
+  the engine (``save_at=[steps]``: loss and gradient norm at the start and the end); elsewhere
+  it keeps the default grid of 101 save points, as the NumPy loop records losses;
+* ``sde-workbench-saves101`` (``em-ou``, ``adam-peers``): the engine with the default grid of
+  101 save points (a loss and a gradient norm per path at each), what the saves cost;
+* ``sde-workbench-1thread``: the ``sde-workbench`` row on one thread;
 * ``rng-floor``: a compiled kernel that only draws the same Gaussian numbers, with the same
   generator (``methods.rng``), vector length, chunking and threads (the cost no Gaussian
   Monte Carlo can go below); ratios ``x RNG floor`` are against this row;
@@ -263,9 +268,12 @@ def case_em_ou(a):
     lr, sigma = 0.01, 5.0  # SGD SDE: diffusion sqrt(lr) * sigma = 0.5
     s = np.sqrt(lr) * sigma
     m = sde.model(O.SGD(lr=lr), L.DiagonalQuadratic(A), N.Gaussian(sigma))
+    end = np.array([steps])  # like the peers: the final state only
     rows = {
-        "sde-workbench": lambda: sde.integrate(m, x0=1.0, t_end=steps * lr, paths=paths, seed=0),
-        "sde-workbench-1thread": lambda: sde.integrate(m, x0=1.0, t_end=steps * lr, paths=paths, seed=0, threads=1),
+        "sde-workbench": lambda: sde.integrate(m, x0=1.0, t_end=steps * lr, paths=paths, seed=0, save_at=end),
+        "sde-workbench-saves101": lambda: sde.integrate(m, x0=1.0, t_end=steps * lr, paths=paths, seed=0),
+        "sde-workbench-1thread": lambda: sde.integrate(m, x0=1.0, t_end=steps * lr, paths=paths, seed=0, save_at=end,
+                                                       threads=1),
         **floor_rows(paths, steps, d),
         "numpy": lambda: numpy_em(A, s, lr, steps, paths),
         "hand-fused": lambda: hand_fused_ou(A, s, lr, steps, paths),
@@ -340,9 +348,11 @@ def case_adam_peers(a):
     A = np.linspace(1.0, 4.0, d)
     f, nz, opt = L.DiagonalQuadratic(A), N.Gaussian(1.0), O.Adam(lr=0.01)
     m = sde.model(opt, f, nz)
+    end = np.array([steps])  # like the peers: the final state only
     rows = {
-        "sde-workbench": lambda: simulate(f, opt, nz, x0=1.0, steps=steps, paths=paths, seed=0),
-        "sde-workbench-sde": lambda: sde.integrate(m, x0=1.0, t_end=steps * 0.01, paths=paths, seed=0),
+        "sde-workbench": lambda: simulate(f, opt, nz, x0=1.0, steps=steps, paths=paths, seed=0, save_at=end),
+        "sde-workbench-saves101": lambda: simulate(f, opt, nz, x0=1.0, steps=steps, paths=paths, seed=0),
+        "sde-workbench-sde": lambda: sde.integrate(m, x0=1.0, t_end=steps * 0.01, paths=paths, seed=0, save_at=end),
         "rng-floor": lambda: rng_floor(paths, steps, d),
         "hand-fused": lambda: hand_fused_adam(A, 1.0, 0.01, steps, paths),
     }

@@ -107,7 +107,7 @@ def _build_kernel(value, grad, sample, compress, factor, update, init, fused, ne
     @cached_kernel
     def run_chunk(rng, x0, steps, save_steps, agents, lr, f_star, blowup, lp, npar, cp, op, sp,
                   scratch, state, iwork, out_loss, out_gn, out_x, out_div, record_x):
-        # buffers come from the caller (a chunk kernel allocates nothing, methods._jit.chunk_kernel):
+        # buffers come from the caller (a chunk kernel allocates nothing, methods._jit.ChunkKernel):
         # scratch (5, d) holds x, grad f(x), one agent's oracle output, its compressed form and the
         # direction; iwork = arange(d) for the compressors
         d = x0.shape[0]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _checks, rng as _rng
-from ._jit import each_row, kernel
+from ._jit import each_row, inline_kernel, kernel
 
 
 class Noise:
@@ -67,10 +67,11 @@ def _batch(batch) -> int:
 
 
 # ---------------------------------------------------------------------------- Gaussian
-@kernel
+@inline_kernel
 def _gauss_sample(rng, g, gn2, p, agent, out):
     # draw first in a tight loop, then one vectorisable pass (measured faster than
-    # interleaving the arithmetic with the generator calls)
+    # interleaving the arithmetic with the generator calls). Inlined into the engine's chunk
+    # kernel (no reference counts there): a call per iteration cost about 0.25 ns per update
     d = g.shape[0]
     base = agent * d
     _rng.fill_normal(rng, out)

@@ -19,6 +19,7 @@ import numpy as np
 
 from methods import _checks
 from methods._cache import cached_kernel
+from methods._jit import inline_kernel
 from methods.engine import check_run_options, initial_point, run_paths, save_grid, store_save_point
 from methods.run import Run
 from methods.noise import _cms
@@ -31,11 +32,21 @@ _KERNELS: dict = {}
 _LOCK = threading.Lock()
 
 
+@inline_kernel
+def _increments(rng, z, stable, alpha):
+    """The driving variates of one step: standard normals, or symmetric alpha-stable ones."""
+    if stable:
+        for q in range(z.shape[0]):
+            z[q] = _cms(rng, alpha)
+    else:
+        fill_normal(rng, z)
+
+
 def _build(step, value, grad, factor, needs_grad, stable):
     @cached_kernel
     def run_chunk(rng, y0, d, steps, sub, save_steps, dt, f_star, blowup, p, lp, sp, y, work, z, g,
                   alpha, out_loss, out_gn, out_x, out_div, record_x):
-        # buffers come from the caller: a chunk kernel allocates nothing (methods._jit.chunk_kernel)
+        # buffers come from the caller: a chunk kernel allocates nothing (methods._jit.ChunkKernel)
         n = y0.shape[0]
         P = out_loss.shape[1]
         n_save = save_steps.shape[0]
@@ -52,14 +63,13 @@ def _build(step, value, grad, factor, needs_grad, stable):
                     if needs_grad:
                         grad(x, lp, g)
                     s = factor(k, g, g, sp)
-                    for r in range(sub):
-                        t = (k * sub + r) * dt
-                        if stable:
-                            for q in range(z.shape[0]):
-                                z[q] = _cms(rng, alpha)
-                        else:
-                            fill_normal(rng, z)
-                        step(t, y, dt, z, s, p, lp, work)
+                    if sub == 1:  # the default: no inner loop (it cost about 0.15 ns per update)
+                        _increments(rng, z, stable, alpha)
+                        step(k * dt, y, dt, z, s, p, lp, work)
+                    else:
+                        for r in range(sub):
+                            _increments(rng, z, stable, alpha)
+                            step((k * sub + r) * dt, y, dt, z, s, p, lp, work)
                     k += 1
                 grad(x, lp, g)
                 if store_save_point(si, i, k, x, g, value(x, lp) - f_star, blowup, out_loss, out_gn, out_x,
