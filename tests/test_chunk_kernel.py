@@ -49,7 +49,7 @@ def test_sde_engine_falls_back_to_nrt_with_identical_numbers():
     plain, alloc = _pair()
     models = [sde.model(O.SGD(lr=0.05), f, N.Gaussian(0.5), kind="corrected") for f in (plain, alloc)]
     runs = [sde.integrate(m, x0=1.0, t_end=1.0, paths=130, seed=4, refine=2) for m in models]
-    fast, slow = (_kernel_for(m) for m in models)
+    fast, slow = (_kernel_for(m, 2) for m in models)
     assert fast._active is fast.fast
     assert slow._active is slow.safe
     np.testing.assert_array_equal(runs[0].loss, runs[1].loss)
