@@ -81,7 +81,8 @@ def _ou_fused(rng, n, steps, A, dt, sq):
 
 
 @kernel
-def _adam_fused(rng, n, steps, A, sigma, lr, b1, b2, eps):
+def _adam_fused(rng, n, steps, A, sigma, lr, b1, b2, eps, bias):
+    # the engine's arithmetic (bias corrections from a per-run table, one division per coordinate)
     d = A.shape[0]
     x = np.empty(d)
     m = np.empty(d)
@@ -93,13 +94,13 @@ def _adam_fused(rng, n, steps, A, sigma, lr, b1, b2, eps):
         v[:] = 0.0
         for k in range(steps):
             _rng.fill_normal(rng, z)
-            bc1 = 1.0 - b1 ** (k + 1.0)
-            bc2_sqrt = np.sqrt(1.0 - b2 ** (k + 1.0))
+            step_size = lr / bias[2 * k]
+            inv_bc2_sqrt = 1.0 / bias[2 * k + 1]
             for j in range(d):
                 g = A[j] * x[j] + sigma * z[j]
                 m[j] += (1.0 - b1) * (g - m[j])
                 v[j] = v[j] * b2 + (1.0 - b2) * g * g
-                x[j] -= lr / bc1 * (m[j] / (np.sqrt(v[j]) / bc2_sqrt + eps))
+                x[j] += (-step_size) * (m[j] / (np.sqrt(v[j]) * inv_bc2_sqrt + eps))
 
 
 def hand_fused_ou(A, s, dt, steps, paths):
@@ -108,7 +109,8 @@ def hand_fused_ou(A, s, dt, steps, paths):
 
 
 def hand_fused_adam(A, sigma, lr, steps, paths):
-    run_chunks(lambda rng, lo, hi: _adam_fused(rng, hi - lo, steps, A, sigma, lr, 0.9, 0.999, 1e-8), paths, 0, None)
+    bias = O._adam_bias_table(0.9, 0.999, steps)
+    run_chunks(lambda rng, lo, hi: _adam_fused(rng, hi - lo, steps, A, sigma, lr, 0.9, 0.999, 1e-8, bias), paths, 0, None)
 
 
 def floor_rows(paths, steps, d):

@@ -333,7 +333,11 @@ def _adam_bias_table(b1, b2, steps):
 @kernel
 def _adam_update(x, v, state, k, lr, p):
     # p = [beta1, beta2, eps, weight_decay, decoupled]; state = [m (d), v (d)].
-    # Follows torch.optim.Adam/AdamW (single tensor, float64) operation by operation.
+    # torch.optim.Adam/AdamW (single tensor, float64) operation by operation, except that
+    # sqrt(v) / sqrt(1 - beta2^(k+1)) is taken as sqrt(v) * (1 / sqrt(1 - beta2^(k+1))): a
+    # division per coordinate costs about 0.2 ns per scalar update and the rounding differs by
+    # an ulp (torch's own CPU kernels already differ from their formulas by ~1e-13 relative
+    # after a few hundred steps; tests compare with torch to 1e-13).
     # p may carry the bias corrections of every iteration after the 5 scalars (pack_for):
     # two powers per path and iteration otherwise cost about 1 ns per scalar update at d = 32
     b1 = p[0]
@@ -348,7 +352,17 @@ def _adam_update(x, v, state, k, lr, p):
     else:
         bc1, bc2_sqrt = _adam_bias_corrections(b1, b2, k)
     step_size = lr / bc1
+    inv_bc2_sqrt = 1.0 / bc2_sqrt
     w = 1.0 - b1
+    if wd == 0.0 and abs(w) < 0.5:  # the common case, as a loop without branches
+        for j in range(d):
+            g = v[j]
+            m = state[j] + w * (g - state[j])
+            state[j] = m
+            s = state[d + j] * b2 + (1.0 - b2) * g * g
+            state[d + j] = s
+            x[j] = x[j] + (-step_size) * (m / (math.sqrt(s) * inv_bc2_sqrt + eps))
+        return
     for j in range(d):
         g = v[j]
         if wd != 0.0:
@@ -365,7 +379,7 @@ def _adam_update(x, v, state, k, lr, p):
         state[j] = m
         s = state[d + j] * b2 + (1.0 - b2) * g * g
         state[d + j] = s
-        denom = math.sqrt(s) / bc2_sqrt + eps
+        denom = math.sqrt(s) * inv_bc2_sqrt + eps
         x[j] = x[j] + (-step_size) * (m / denom)
 
 
