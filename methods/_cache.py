@@ -194,8 +194,21 @@ def enable(dispatcher, variant: str = "") -> bool:
 
 def cached_kernel(fn):
     """``ChunkKernel(fn)`` (an engine's hot loop; both of its compiled forms) with the package's
-    on-disk cache (see the module docstring)."""
+    on-disk cache (see the module docstring). A kernel that needed NRT once leaves a marker
+    file, so that later processes load its NRT build at once instead of first failing to
+    compile the other (about 2 s)."""
     ck = ChunkKernel(fn)
-    enable(ck.fast, "no-nrt")
-    enable(ck.safe, "nrt")
+    if enable(ck.fast, "no-nrt") and enable(ck.safe, "nrt"):
+        marker = cache_dir() / f"needs-nrt-{hashlib.sha256(repr(stable_key(fn)).encode()).hexdigest()[:32]}"
+        if marker.exists():
+            ck.use_nrt()
+        else:
+            ck.on_fallback = lambda: _touch(marker)
     return ck
+
+
+def _touch(path: Path):
+    try:
+        path.touch()  # an empty file: created at once or not at all
+    except OSError:
+        pass  # only the shortcut is lost

@@ -25,17 +25,23 @@ class ChunkKernel:
     update (10-15% of the EM benchmark). Compiled with ``_nrt=False`` there are none. Such a
     kernel, and everything compiled into it, must not allocate, so its callers pass every
     buffer in. A composition that does allocate somewhere (a full diffusion's eigendecomposition,
-    a landscape from sympy) fails to type without NRT; it then runs, from that call on, as the
-    same kernel compiled with NRT: the two give identical numbers.
+    a user's kernel) fails to type without NRT; it then runs, from that call on, as the same
+    kernel compiled with NRT: the two give identical numbers. ``on_fallback`` is called then
+    (the on-disk cache remembers it, so that later processes skip the failing attempt).
     """
 
-    def __init__(self, fn):
+    def __init__(self, fn, on_fallback=None):
         self.fast = kernel_without_nrt(fn)
         self.safe = kernel(fn)
         self.py_func = fn
+        self.on_fallback = on_fallback
         self._active = self.fast
         self._first = threading.Lock()  # the first call decides (once, not once per thread)
         self._decided = False
+
+    def use_nrt(self):
+        """Run the NRT build from now on (the composition is known to allocate)."""
+        self._active = self.safe
 
     def _call(self, args):
         if self._active is self.fast:
@@ -44,6 +50,8 @@ class ChunkKernel:
             except TypingError:  # raised while compiling, before anything ran
                 self._active = self.safe
                 _forget_failures(self.py_func)
+                if self.on_fallback is not None:
+                    self.on_fallback()
         return self.safe(*args)
 
     def __call__(self, *args):
