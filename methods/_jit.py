@@ -9,7 +9,7 @@ import types
 
 from numba import njit
 from numba.core.dispatcher import Dispatcher
-from numba.core.errors import TypingError
+from numba.core.errors import NumbaError
 
 kernel = njit(nogil=True, error_model="numpy", cache=False)
 
@@ -47,7 +47,8 @@ class ChunkKernel:
         if self._active is self.fast:
             try:
                 return self.fast(*args)
-            except TypingError:  # raised while compiling, before anything ran
+            except (NumbaError, KeyError):  # raised while compiling, before anything ran (a
+                # chunk kernel cannot raise once running); KeyError: a numba without ``_nrt``
                 self._active = self.safe
                 _forget_failures(self.py_func)
                 if self.on_fallback is not None:
