@@ -136,7 +136,7 @@ def _make_cache_classes():
         _impl_class = Impl
 
         def __init__(self, py_func, key):
-            self._stable = hashlib.sha256(repr(key).encode()).hexdigest()
+            self._stable = _digest(key)
             super().__init__(py_func)
 
         def _index_key(self, sig, codegen):
@@ -173,14 +173,19 @@ def _make_cache_classes():
 _PackageCache = None
 
 
-def enable(dispatcher, variant: str = "") -> bool:
+def _digest(key) -> str:
+    return hashlib.sha256(repr(key).encode()).hexdigest()
+
+
+def enable(dispatcher, variant: str = "", key=None) -> bool:
     """Attach the package cache to ``dispatcher`` if everything it captures is the package's own
-    (``variant`` tells apart dispatchers of one function compiled with different options)."""
+    (``variant`` tells apart dispatchers of one function compiled with different options; ``key``
+    is ``stable_key(dispatcher.py_func)`` when the caller has it already)."""
     global _PackageCache
     if cache_dir() is None:
         return False
     try:
-        key = (stable_key(dispatcher.py_func), variant)
+        key = (stable_key(dispatcher.py_func) if key is None else key, variant)
         if _PackageCache is None:
             _PackageCache = _make_cache_classes()
         dispatcher._cache = _PackageCache(dispatcher.py_func, key)
@@ -198,8 +203,12 @@ def cached_kernel(fn):
     file, so that later processes load its NRT build at once instead of first failing to
     compile the other (about 2 s)."""
     ck = ChunkKernel(fn)
-    if enable(ck.fast, "no-nrt") and enable(ck.safe, "nrt"):
-        marker = cache_dir() / f"needs-nrt-{hashlib.sha256(repr(stable_key(fn)).encode()).hexdigest()[:32]}"
+    try:
+        key = stable_key(fn)
+    except _Uncacheable:
+        return ck
+    if enable(ck.fast, "no-nrt", key) and enable(ck.safe, "nrt", key):
+        marker = cache_dir() / f"needs-nrt-{_digest(key)[:32]}"
         if marker.exists():
             ck.use_nrt()
         else:

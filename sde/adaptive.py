@@ -50,7 +50,7 @@ def _adam_step(grad):
         def step(t, y, dt, z, s, p, lp, work):
             d = y.shape[0] // 3
             x = y[:d]
-            g = work  # work_size is d: no slice (a slice costs a reference count per step)
+            g = work  # work_size is d
             grad(x, lp, g)
             r1 = p[1]
             r2 = p[2]
@@ -89,7 +89,7 @@ def _rms_step(grad):
         def step(t, y, dt, z, s, p, lp, work):
             d = y.shape[0] // 2
             x = y[:d]
-            g = work  # work_size is d: no slice (a slice costs a reference count per step)
+            g = work  # work_size is d
             grad(x, lp, g)
             r2 = p[2]
             eps = p[3]

