@@ -23,7 +23,7 @@ from . import compressors as _compressors
 from . import landscapes as _landscapes
 from . import noise as _noise
 from . import optimizers as _optimizers
-from .parallel import resolve_seed, run_chunks
+from .parallel import private_empty, resolve_seed, run_chunks
 from .run import Run
 from ._cache import cached_kernel
 from ._jit import inline_kernel, kernel
@@ -180,6 +180,12 @@ def get_kernel(landscape, optimizer, noise):
         return _KERNELS[key]
 
 
+def _arange(d):
+    iwork = private_empty(d, np.int64)
+    iwork[:] = np.arange(d)
+    return iwork
+
+
 def save_grid(steps: int, save_every=None, save_at=None) -> np.ndarray:
     """Sorted unique save indices in ``[0, steps]``, always holding 0 and ``steps``."""
     if save_at is not None:
@@ -261,7 +267,7 @@ def simulate(landscape, optimizer, noise=None, *, x0, steps: int, paths: int = 1
 
     def call(rng, cl, cg, cx, cd):
         run_chunk(rng, x0, steps, saves, agents, optimizer.lr, landscape.f_star, blowup, lp, npar, cp, op, sp,
-                  np.empty((5, d)), np.empty(state_size), np.arange(d), cl, cg, cx, cd, record_iterates)
+                  private_empty((5, d)), private_empty(state_size), _arange(d), cl, cg, cx, cd, record_iterates)
 
     loss, gn, xs, div = run_paths(call, n_save=saves.size, paths=paths, d=d, seed=seed, threads=threads,
                                   record_iterates=record_iterates)

@@ -20,6 +20,7 @@ import numpy as np
 from methods import _checks
 from methods._cache import cached_kernel
 from methods._jit import inline_kernel
+from methods.parallel import private_empty
 from methods.engine import check_run_options, initial_point, run_paths, save_grid, store_save_point
 from methods.run import Run
 from methods.noise import _cms
@@ -135,7 +136,8 @@ def integrate(model: SDEModel, *, x0, t_end: float, paths: int = 1024, seed=0, r
 
     def call(rng, cl, cg, cx, cd):
         run_chunk(rng, y0, d, steps, refine, saves, dt, model.landscape.f_star, blowup, p, lp, sp,
-                  np.empty(y0.size), np.empty(model.work_size), np.empty(model.noise_dim), np.empty(d),
+                  private_empty(y0.size), private_empty(model.work_size), private_empty(model.noise_dim),
+                  private_empty(d),
                   model.driving_alpha, cl, cg, cx, cd, record_iterates)
 
     loss, gn, xs, div = run_paths(call, n_save=saves.size, paths=paths, d=d, seed=seed, threads=threads,

@@ -136,3 +136,20 @@ def test_bad_input_is_refused_before_compilation(monkeypatch, call, match):
     monkeypatch.setattr(engine, "_KERNELS", {})
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("shape,dtype", [(4, np.uint64), ((5, 3), np.float64), (0, np.float64), (7, np.int64)])
+def test_private_buffers_share_no_cache_line(shape, dtype):
+    """Per-chunk buffers keep 128 bytes of their own allocation on either side (no false sharing
+    between the threads that write them every step)."""
+    from methods.parallel import private_empty
+
+    a = private_empty(shape, dtype)
+    assert a.shape == np.empty(shape).shape and a.dtype == dtype and a.flags.c_contiguous
+    if a.size == 0:  # nothing to share (numpy points an empty view at its base's start)
+        return
+    base = a.base
+    while base.base is not None:
+        base = base.base
+    start = a.ctypes.data - base.ctypes.data
+    assert start >= 128 and base.nbytes - start - a.nbytes >= 128
