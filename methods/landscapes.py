@@ -9,6 +9,11 @@ vector ``params()`` as their last input:
 * ``hvp(x, v, p, out)``: ``out = H(x) v``
 * ``hess(x, p, out)``: ``out = H(x)`` (dense, ``d x d``)
 
+Separable landscapes (``f(x) = sum_j f_j(x_j)``) also give ``coord_grad(xj, j, p) -> f_j'(xj)``,
+inlined, with ``grad`` built from it: the engines then fold the gradient into their update
+loop instead of a separate pass (same arithmetic, bit-identical results). Others leave it
+``None``.
+
 Each declares an ``(L0, L1)`` pair for (L0,L1)-smoothness (Zhang et al. 2020),
 ``||H(x)||_2 <= L0 + L1 ||grad f(x)||_2`` for all ``x``; the test suite checks the
 declaration on random points. ``f_star`` is the minimum value; the engine records
@@ -31,6 +36,18 @@ class LandscapeKernels(NamedTuple):
     grad: Callable
     hvp: Callable
     hess: Callable
+    coord_grad: Callable | None = None  # separable landscapes only: d f / d x_j from x_j alone
+
+
+def _grad_from_coords(coord_grad):
+    """The vector gradient of a separable landscape: ``out[j] = coord_grad(x[j], j, p)``."""
+
+    @inline_kernel
+    def grad(x, p, out):
+        for j in range(x.shape[0]):
+            out[j] = coord_grad(x[j], j, p)
+
+    return grad
 
 
 class Landscape:
@@ -87,35 +104,37 @@ class Landscape:
 
 
 # ----------------------------------------------------------------------------- quadratics
+# DiagonalQuadratic's parameters are interleaved, p = [lambda_0, c_0, lambda_1, c_1, ...]: an
+# index 2 j (+ 1) is provably non-negative, so numba's negative-index wraparound folds away
+# (``p[d + j]`` with a run-time d cost about 0.3 ns per update in the EM loop).
 @kernel
 def _diagquad_value(x, p):
-    d = x.shape[0]
     s = 0.0
-    for j in range(d):
-        r = x[j] - p[d + j]
-        s += p[j] * r * r
+    for j in range(x.shape[0]):
+        r = x[j] - p[2 * j + 1]
+        s += p[2 * j] * r * r
     return 0.5 * s
 
 
 @inline_kernel
-def _diagquad_grad(x, p, out):
-    d = x.shape[0]
-    for j in range(d):
-        out[j] = p[j] * (x[j] - p[d + j])
+def _diagquad_coord_grad(xj, j, p):
+    return p[2 * j] * (xj - p[2 * j + 1])
+
+
+_diagquad_grad = _grad_from_coords(_diagquad_coord_grad)
 
 
 @kernel
 def _diagquad_hvp(x, v, p, out):
     for j in range(x.shape[0]):
-        out[j] = p[j] * v[j]
+        out[j] = p[2 * j] * v[j]
 
 
 @kernel
 def _diagquad_hess(x, p, out):
-    d = x.shape[0]
     out[:, :] = 0.0
-    for j in range(d):
-        out[j, j] = p[j]
+    for j in range(x.shape[0]):
+        out[j, j] = p[2 * j]
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,7 +146,8 @@ class DiagonalQuadratic(Landscape):
 
     lambdas: np.ndarray
     center: np.ndarray | None = None
-    kernels = LandscapeKernels(_diagquad_value, _diagquad_grad, _diagquad_hvp, _diagquad_hess)
+    kernels = LandscapeKernels(_diagquad_value, _diagquad_grad, _diagquad_hvp, _diagquad_hess,
+                               _diagquad_coord_grad)
 
     def __post_init__(self):
         lam = _checks.finite_array("lambdas", self.lambdas, ndim=1, positive_entries=True)
@@ -150,7 +170,7 @@ class DiagonalQuadratic(Landscape):
     L1 = 0.0
 
     def params(self):
-        return np.concatenate([self.lambdas, self.center])
+        return np.column_stack([self.lambdas, self.center]).ravel()  # interleaved, see above
 
 
 @kernel
@@ -253,10 +273,12 @@ def _quartic_value(x, p):
     return s
 
 
-@kernel
-def _quartic_grad(x, p, out):
-    for j in range(x.shape[0]):
-        out[j] = x[j] * x[j] * x[j]
+@inline_kernel
+def _quartic_coord_grad(xj, j, p):
+    return xj * xj * xj
+
+
+_quartic_grad = _grad_from_coords(_quartic_coord_grad)
 
 
 @kernel
@@ -280,7 +302,8 @@ class Quartic(Landscape):
     """
 
     d: int = 1
-    kernels = LandscapeKernels(_quartic_value, _quartic_grad, _quartic_hvp, _quartic_hess)
+    kernels = LandscapeKernels(_quartic_value, _quartic_grad, _quartic_hvp, _quartic_hess,
+                               _quartic_coord_grad)
     L0 = 3.0
     L1 = 3.0
 
@@ -299,10 +322,12 @@ def _cosh_value(x, p):
     return s
 
 
-@kernel
-def _cosh_grad(x, p, out):
-    for j in range(x.shape[0]):
-        out[j] = math.sinh(x[j])
+@inline_kernel
+def _cosh_coord_grad(xj, j, p):
+    return math.sinh(xj)
+
+
+_cosh_grad = _grad_from_coords(_cosh_coord_grad)
 
 
 @kernel
@@ -326,7 +351,7 @@ class SumCosh(Landscape):
     """
 
     d: int = 1
-    kernels = LandscapeKernels(_cosh_value, _cosh_grad, _cosh_hvp, _cosh_hess)
+    kernels = LandscapeKernels(_cosh_value, _cosh_grad, _cosh_hvp, _cosh_hess, _cosh_coord_grad)
     L0 = 1.0
     L1 = 1.0
 

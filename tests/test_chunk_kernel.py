@@ -17,12 +17,12 @@ def _allocating_quadratic():
         d = x.shape[0]
         tmp = np.empty(d)
         for j in range(d):
-            tmp[j] = p[j] * (x[j] - p[d + j])
+            tmp[j] = p[2 * j] * (x[j] - p[2 * j + 1])  # interleaved [lambda_j, c_j]
         for j in range(d):
             out[j] = tmp[j]
 
     class AllocatingQuadratic(L.DiagonalQuadratic):
-        kernels = L.DiagonalQuadratic.kernels._replace(grad=grad)
+        kernels = L.DiagonalQuadratic.kernels._replace(grad=grad, coord_grad=None)
 
     return AllocatingQuadratic
 

@@ -36,6 +36,30 @@ def test_derivatives_match_finite_differences(f):
 
 
 @pytest.mark.parametrize("f", _all(), ids=lambda f: type(f).__name__)
+def test_coordinate_gradient_of_separable_landscapes(f):
+    """``coord_grad(x_j, j, p)`` (the engines' fused path) equals the vector gradient exactly;
+    landscapes that are not separable do not declare one."""
+    cg = f.kernels.coord_grad
+    if not isinstance(f, (L.DiagonalQuadratic, L.Quartic, L.SumCosh)):
+        assert cg is None
+        return
+    rng = np.random.default_rng(3)
+    p = f.params()
+    for _ in range(5):
+        x = rng.normal(scale=2.0, size=f.d)
+        np.testing.assert_array_equal([cg(x[j], j, p) for j in range(f.d)], f.gradient(x))
+
+
+def test_diagonal_quadratic_with_a_center():
+    f = L.DiagonalQuadratic([1.0, 3.0], center=[0.5, -2.0])
+    x = np.array([1.5, 1.0])
+    assert f.f(x) == 0.5 * (1.0 * 1.0 + 3.0 * 9.0)
+    np.testing.assert_array_equal(f.gradient(x), [1.0, 9.0])
+    np.testing.assert_array_equal(f.hessian(x), np.diag([1.0, 3.0]))
+    np.testing.assert_array_equal(f.hvp(x, np.array([2.0, 1.0])), [2.0, 3.0])
+
+
+@pytest.mark.parametrize("f", _all(), ids=lambda f: type(f).__name__)
 @settings(max_examples=60, deadline=None)
 @given(x=st.lists(st.floats(-6, 6), min_size=3, max_size=3), scale=st.sampled_from([1e-3, 1e-1, 1.0, 3.0]))
 def test_declared_l0l1_holds(f, x, scale):
