@@ -612,9 +612,9 @@ class LogisticRegression(Landscape):
 
 
 # ------------------------------------------------------------------ user-defined
-def _adapt_custom(value, grad, hess, hvp):
+def _adapt_custom(value, grad, hess, hvp, coord_grad=None):
     """Wrap user njit functions (``value(x)``, ``grad(x, out)``, optional ``hess(x, out)``,
-    ``hvp(x, v, out)``) into the ``(..., p)`` kernel signatures."""
+    ``hvp(x, v, out)``, ``coord_grad(xj, j)``) into the ``(..., p)`` kernel signatures."""
 
     @kernel
     def k_value(x, p):
@@ -686,7 +686,14 @@ def _adapt_custom(value, grad, hess, hvp):
                 for i in range(d):
                     out[i, j] = col[i]
 
-    return LandscapeKernels(k_value, k_grad, k_hvp, k_hess)
+    k_coord_grad = None
+    if coord_grad is not None:
+
+        @inline_kernel
+        def k_coord_grad(xj, j, p):
+            return coord_grad(xj, j)
+
+    return LandscapeKernels(k_value, k_grad, k_hvp, k_hess, k_coord_grad)
 
 
 @dataclass(frozen=True, eq=False)
@@ -696,7 +703,9 @@ class Custom(Landscape):
     ``value(x) -> float`` and ``grad(x, out)`` are required; ``hess(x, out)`` and
     ``hvp(x, v, out)`` are optional (missing ones are derived: the Hessian from the HVP,
     the HVP from the Hessian, or, with neither, by a central difference of the gradient,
-    which is approximate). Declare ``L0, L1`` if known (else ``nan``).
+    which is approximate). Declare ``L0, L1`` if known (else ``nan``). A separable ``f`` may
+    also give ``coord_grad(xj, j) -> d f / d x_j`` (a function of ``x_j`` alone, equal to
+    ``grad``'s coordinate ``j``): the engines then fold the gradient into their update loop.
     """
 
     value: Callable
@@ -704,6 +713,7 @@ class Custom(Landscape):
     d: int
     hess: Callable | None = None
     hvp: Callable | None = None
+    coord_grad: Callable | None = None
     L0: float = float("nan")
     L1: float = float("nan")
     f_star: float = 0.0
@@ -712,17 +722,18 @@ class Custom(Landscape):
 
     def __post_init__(self):
         _checks.integer("d", self.d, minimum=1)
-        for nm in ("value", "grad", "hess", "hvp"):
+        for nm in ("value", "grad", "hess", "hvp", "coord_grad"):
             fn = getattr(self, nm)
-            if fn is None and nm in ("hess", "hvp"):
+            if fn is None and nm in ("hess", "hvp", "coord_grad"):
                 continue
             if not hasattr(fn, "py_func"):
                 raise ValueError(f"{nm} must be a numba @njit function, got {fn!r}")
         _checks.real("f_star", self.f_star)
-        object.__setattr__(self, "kernels", _adapt_custom(self.value, self.grad, self.hess, self.hvp))
+        object.__setattr__(self, "kernels", _adapt_custom(self.value, self.grad, self.hess, self.hvp,
+                                                            self.coord_grad))
 
     def kernel_key(self):
-        return ("Custom", id(self.value), id(self.grad), id(self.hess), id(self.hvp))
+        return ("Custom", id(self.value), id(self.grad), id(self.hess), id(self.hvp), id(self.coord_grad))
 
     def params(self):
         return np.zeros(0)

@@ -106,6 +106,33 @@ def test_custom_landscape_from_njit_functions():
     np.testing.assert_allclose(H, expect, rtol=1e-6, atol=1e-7)
 
 
+def test_custom_separable_landscape_with_a_coordinate_gradient():
+    """A Custom landscape with ``coord_grad`` takes the fused path of the SGD SDE and gives the
+    numbers of the same landscape without it."""
+    import sde
+    from methods import noise as N, optimizers as O
+
+    @njit
+    def value(x):
+        return np.sum(x ** 4) / 4 + np.sum(x ** 2) / 2
+
+    @njit
+    def grad(x, out):
+        for j in range(x.shape[0]):
+            out[j] = x[j] ** 3 + x[j]
+
+    @njit
+    def coord_grad(xj, j):
+        return xj ** 3 + xj
+
+    fused = L.Custom(value=value, grad=grad, d=3, coord_grad=coord_grad)
+    plain = L.Custom(value=value, grad=grad, d=3)
+    assert fused.kernels.coord_grad is not None and plain.kernels.coord_grad is None
+    runs = [sde.integrate(sde.model(O.SGD(lr=0.05), f, N.Gaussian(0.5)), x0=0.7, t_end=1.0, paths=70, seed=2,
+                          record_iterates=True) for f in (fused, plain)]
+    np.testing.assert_array_equal(runs[0].iterates, runs[1].iterates)
+
+
 @pytest.mark.parametrize("bad,match", [
     (lambda: L.DiagonalQuadratic([1.0, -1.0]), "lambdas"),
     (lambda: L.DiagonalQuadratic([1.0, np.nan]), "lambdas"),
@@ -115,6 +142,8 @@ def test_custom_landscape_from_njit_functions():
     (lambda: L.NormPower(2, q=1.5), "q"),
     (lambda: L.LogisticRegression(flip=0.7), "flip"),
     (lambda: L.Custom(value=lambda x: 0.0, grad=lambda x, o: None, d=1), "value must be a numba"),
+    (lambda: L.Custom(value=njit(lambda x: 0.0), grad=njit(lambda x, o: None), d=1, coord_grad=lambda xj, j: xj),
+     "coord_grad must be a numba"),
 ])
 def test_bad_parameters_are_named(bad, match):
     with pytest.raises(ValueError, match=match):
