@@ -31,12 +31,9 @@ def private_empty(shape, dtype=np.float64) -> np.ndarray:
     it runs a few times per chunk of paths.)"""
     flat = type(shape) is int
     n = shape if flat else math.prod(shape)
-    pad = _PAD // _ITEMSIZE.get(dtype) if dtype in _ITEMSIZE else -(-_PAD // np.dtype(dtype).itemsize)
+    pad = -(-_PAD // np.dtype(dtype).itemsize)  # whole elements covering _PAD bytes
     a = np.empty(n + 2 * pad, dtype)[pad:pad + n]
     return a if flat else a.reshape(shape)
-
-
-_ITEMSIZE = {np.float64: 8, np.int64: 8, np.uint64: 8}
 
 
 def default_threads() -> int:
@@ -87,6 +84,7 @@ def run_chunks(work, paths: int, seed: int, threads: int | None = None, progress
             one(c)
             c = next(counter)
 
-    with ThreadPoolExecutor(max_workers=min(threads, len(bounds))) as pool:
-        for fut in [pool.submit(worker) for _ in range(min(threads, len(bounds)))]:
+    workers = min(threads, len(bounds))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for fut in [pool.submit(worker) for _ in range(workers)]:
             fut.result()
