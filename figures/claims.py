@@ -1,52 +1,19 @@
 """The papers' claims as measurable entries, checked by ``sde-workbench verify``.
 
-Each ``Claim`` names its source (spec file and item), states the claim, says whether the spec
-marks it recovered (from the paper) or derived (by the spec's authors), and measures it on
+Each ``Claim`` (``figures.claim_base``) cites its paper by arXiv id and the paper's own numbering,
+states the claim and its provenance (recovered, derived, unsure), and measures it on
 data computed by the figure modules (shared cache), with a tolerance taken from Monte Carlo
 standard errors. Predictions come from ``theory``.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from . import FIGURES
-from .cache import cached
+from .claim_base import Claim, Z, data as _data, slope as _slope
 
-Z = 4.0  # standard errors allowed on a single comparison
-
-
-def _data(name, quick):
-    mod = FIGURES[name]
-    s = mod.settings(quick)
-    return cached(name, s, mod, mod.compute)[0], s
-
-
-def _slope(x, m, se):
-    """Weighted least-squares slope of log m against log x, with its standard error."""
-    X = np.stack([np.ones_like(x), np.log(x)], 1)
-    w = (m / se) ** 2
-    cov = np.linalg.inv(X.T @ (w[:, None] * X))
-    beta = cov @ X.T @ (w * np.log(m))
-    resid = np.log(m) - X @ beta
-    scale = max(1.0, float(np.sum(w * resid**2) / max(len(x) - 2, 1)))
-    return float(beta[1]), float(math.sqrt(cov[1, 1] * scale))
-
-
-@dataclass(frozen=True)
-class Claim:
-    id: str
-    source: str
-    statement: str
-    status: str            # recovered | derived
-    how: str               # what is simulated and which statistic
-    measure: Callable      # quick -> dict(passed, measured, predicted, summary)
-
-    def evaluate(self, quick: bool) -> dict:
-        return self.measure(quick)
 
 
 def _tracks(quick):
@@ -191,41 +158,80 @@ def _scaling(quick):
             "summary": f"z {z_lin:.2f}; sqrt {100 * c_sqrt:+.1f}%, linear {100 * c_wrong:+.0f}%"}
 
 
-CLAIMS = [
-    Claim("sde-tracks-discrete", "spec adaptive 4.3-4.5; compression 4.1-4.3",
+_OWN = [
+    Claim("sde-tracks-discrete", "2411.15958, 2502.17009", "SDE theorems of both papers (numbering not recovered)",
           "The SDE models track SGD, SignSGD, DCSGD, DSignSGD and AdamW on quadratics within Monte Carlo error",
           "recovered", "figure sde_vs_discrete: E f of discrete and classic SDE (EM, dt = lr), t >= 1", _tracks),
-    Claim("corrected-stability", "spec l0l1 4.3 (Table 2)",
+    Claim("corrected-stability", "2506.00181", "Table 2",
           "Classic and second-order modified equations converge for every step; the corrected one loses stability "
           "exactly where GD does on the parabola and repels on the quartic", "recovered",
           "figure stability: deterministic flows vs GD", _stability),
-    Claim("heavy-tails-sign-converges", "spec l0l1 5.1 Thm 4.3, 6.1 E3; 5.4 (v1)",
+    Claim("heavy-tails-sign-converges", "2506.00181", "Thm 4.2, Thm 4.3, experiment E3",
           "Under Cauchy noise with eta_k = 1/sqrt(k+1), DSignSGD converges, DCSGD does not, and the Theorem-4.2 "
           "normalised DCSGD does", "recovered", "figure heavy_tails: medians and divergence counts", _heavy),
-    Claim("floors-linear-vs-quadratic", "spec compression 5.2-5.6",
+    Claim("floors-linear-vs-quadratic", "2502.17009", "stationary-loss results (numbering not recovered)",
           "Stationary loss grows linearly in sigma for DSignSGD and quadratically for DCSGD, so sign compression wins "
           "above sigma* = sqrt(pi/2)/(1 + omega)", "derived",
           "figure floor_vs_sigma: log-log slopes (sigma >= 1 for the sign method)", _floors),
-    Claim("agents-linear-speedup", "spec compression claim 3, 5.3",
+    Claim("agents-linear-speedup", "2502.17009", "linear speedup in N (numbering not recovered)",
           "DSignSGD's stationary loss falls as 1/N in the number of agents", "derived",
           "figure agents: log-log slope", _agents),
-    Claim("scaling-rules-collapse", "spec compression 5.7 (rules derived); theory.scaling",
+    Claim("scaling-rules-collapse", "2502.17009", "scaling rules (derived here)",
           "The linear rule keeps DSGD's SDE (its discrete floor moves only by theory's O(lr) factor); the square-root "
           "rule keeps DSignSGD's floor up to the phase-3 approximation, far better than the linear rule", "derived", "figure scaling_rules: stationary levels for kappa = 1, 2, 4", _scaling),
-    Claim("weak-error-order-one", "spec adaptive 2.2, 7.1 (Li-Tai-E)",
+    Claim("weak-error-order-one", "2411.15958", "background: SME weak order 1 (Li, Tai and E)",
           "The first-order SME is a weak approximation of order 1 of SGD", "recovered",
           "figure weak_error: fitted order of |E f(x_k) - E f(X_t)| against lr", _weak),
-    Claim("adamw-floor-bounded", "spec adaptive 4.5 (Lemma C.57 discussion)",
+    Claim("adamw-floor-bounded", "2411.15958", "Lemma C.57 discussion",
           "With decoupled weight decay AdamW's stationary loss stays bounded as the noise grows", "derived",
           "figure adamw_weight_decay: floor at the largest sigma", _adamw),
 ]
 
 
+def _registry():
+    """Every claim: this module's and those of the per-paper claims modules (each a ``CLAIMS`` list)."""
+    from importlib import import_module
+
+    out = list(_OWN)
+    for name in CLAIM_MODULES:
+        try:
+            mod = import_module(f"figures.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"figures.{name}":
+                raise
+            continue
+        out += mod.CLAIMS
+    ids = [c.id for c in out]
+    dup = {i for i in ids if ids.count(i) > 1}
+    if dup:
+        raise ValueError(f"duplicate claim ids: {sorted(dup)}")
+    return out
+
+
+CLAIM_MODULES = ["claims_l0l1", "claims_compression", "claims_adaptive"]
+CLAIMS = _registry()
+
+
+def write_json(results, path, *, quick: bool):
+    """One record per claim (see ``Claim.record``), written atomically."""
+    import json
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"quick": quick, "claims": [c.record(r) for c, r in results]}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(doc, fh, indent=1, default=str)
+    os.replace(tmp, path)
+
+
 def write_report(results, path, *, quick: bool):
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["# Claims of the three papers, checked by simulation", "",
-             "Each claim comes from the specs in `../shared/spec/`; *recovered* means the spec found it in the paper, "
-             "*derived* that the spec's authors derived it. Measured values come from the figure computations "
+             "Each claim cites its paper by arXiv id and the paper's own numbering; *recovered* means the statement "
+             "was recovered from the paper, *derived* that it was derived here (or by the model's authors), *unsure* "
+             "that the recovered form is uncertain. Measured values come from the figure computations "
              f"({'quick' if quick else 'full'} settings, stated in each figure's caption); tolerances are {Z:g} Monte "
              "Carlo standard errors unless the line says otherwise.", "",
              "| claim | status | source | predicted | measured | verdict |", "|---|---|---|---|---|---|"]

@@ -53,7 +53,7 @@ def _list(args):
 
 
 def _verify(args):
-    from .claims import CLAIMS, write_report
+    from .claims import CLAIMS, write_json, write_report
 
     results = []
     for c in CLAIMS:
@@ -62,6 +62,9 @@ def _verify(args):
         results.append((c, r))
         print(f"{'PASS' if r['passed'] else 'FAIL'}  {c.id} ({time.perf_counter() - t0:.1f}s): {r['summary']}", flush=True)
     write_report(results, Path(args.report), quick=args.quick)
+    if args.json:
+        write_json(results, Path(args.json), quick=args.quick)
+        print(f"json: {args.json}")
     print(f"report: {args.report}")
     failed = [c.id for c, r in results if not r["passed"] and c.status == "recovered"]
     if failed:
@@ -82,6 +85,7 @@ def main(argv=None):
     v = sub.add_parser("verify", help="check the papers' claims and write a Markdown report")
     v.add_argument("--quick", action="store_true")
     v.add_argument("--report", default="figures/output/claims.md")
+    v.add_argument("--json", default=None, metavar="PATH", help="also write one JSON record per claim")
     v.set_defaults(fn=_verify)
     sub.add_parser("list", help="list figures and claims").set_defaults(fn=_list)
     args = ap.parse_args(argv)
