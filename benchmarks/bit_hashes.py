@@ -1,0 +1,104 @@
+"""Hashes of the engines' results on a fixed set of configurations: ``python -m benchmarks.bit_hashes``.
+
+A refactor that must keep the bits prints the same table before and after. Every optimizer,
+compressor, noise law, schedule, landscape family and SDE kind appears at least once, plus
+several agents, recorded iterates and a divergence. Each row hashes (sha256, first 12 hex
+digits) the loss, gradient-norm, divergence and (when recorded) iterate arrays of a run.
+"""
+from __future__ import annotations
+
+import hashlib
+import sys
+
+import numpy as np
+
+from methods import compressors as C
+from methods import landscapes as L
+from methods import noise as N
+from methods import optimizers as O
+from methods import schedules as S
+from methods import simulate
+
+
+def digest(run) -> str:
+    h = hashlib.sha256()
+    for a in (run.loss, run.grad_norm, run.diverged_at, run.iterates):
+        if a is not None:
+            h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:12]
+
+
+def discrete_cases():
+    q = L.DiagonalQuadratic([1.0, 2.0, 4.0, 0.5])
+    g = N.Gaussian(0.5)
+    yield "sgd-gauss-quad", q, O.SGD(lr=0.05), g, {}
+    yield "sgd-none-quartic", L.Quartic(d=3), O.SGD(lr=0.01), None, {}
+    yield "sgd-cov-quadratic", L.Quadratic(np.array([[2.0, 0.3], [0.3, 1.0]])), O.SGD(lr=0.05), \
+        N.GaussianCov(np.array([[1.0, 0.2], [0.2, 0.5]])), {}
+    yield "signsgd-student", q, O.SignSGD(lr=0.01), N.StudentT(nu=1.0, sigma=0.5), {}
+    yield "dsignsgd-invsqrt", q, O.DSignSGD(lr=0.02, agents=4, schedule=S.InvSqrt()), N.StudentT(nu=3.0, sigma=0.5), {}
+    yield "dsgd-affine", q, O.DSGD(lr=0.02, agents=3), N.AffineVariance(sigma0=0.5, sigma1=0.3), {}
+    yield "dcsgd-randk", q, O.DCSGD(lr=0.02, agents=4, compressor=C.RandK(k=2)), g, {"record_iterates": True}
+    yield "dcsgd-bernoulli", q, O.DCSGD(lr=0.02, agents=4, compressor=C.Bernoulli(p=(0.5, 0.25, 1.0, 0.125))), g, {}
+    yield "dcsgd-qsgd", q, O.DCSGD(lr=0.02, agents=2, compressor=C.QSGD(s=2)), g, {}
+    yield "dcsgd-topk", q, O.DCSGD(lr=0.02, agents=2, compressor=C.TopK(k=1)), g, {}
+    yield "sgd-stable", q, O.SGD(lr=0.01), N.AlphaStable(alpha=1.5, scale=0.3), {}
+    yield "normsgd-cosine", q, O.NormalizedSGD(lr=0.02, schedule=S.Cosine(total=60)), g, {}
+    yield "clipped-step", L.SumCosh(d=4), O.ClippedSGD(lr=0.05, clip=0.5, schedule=S.Step(every=20, gamma=0.5)), g, {}
+    yield "sgd-inverse", L.NormPower(d=3, q=4.0), O.SGD(lr=0.01, schedule=S.Inverse(power=0.5)), g, {}
+    yield "dcsgd-gradnorm", q, O.DCSGD(lr=1.0, agents=2, compressor=C.RandK(k=2),
+                                       schedule=S.GradNormalized(c=0.1, a=1.0, b=1.0)), g, {}
+    yield "sgd-gradnorm-oracle", q, O.SGD(lr=1.0, schedule=S.GradNormalized(c=0.1, source="oracle", base=S.InvSqrt())), g, {}
+    yield "rmsprop", q, O.RMSprop(lr=0.01, alpha=0.9), g, {}
+    yield "rmspropw", q, O.RMSpropW(lr=0.01, alpha=0.9, weight_decay=0.1), g, {}
+    yield "adam", q, O.Adam(lr=0.01), g, {}
+    yield "adamw", q, O.AdamW(lr=0.01, weight_decay=0.1), g, {"record_iterates": True}
+    yield "adam-l2", q, O.Adam(lr=0.01, weight_decay=0.1), g, {}
+    yield "logreg", L.LogisticRegression(d=3), O.SGD(lr=0.1), g, {}
+    yield "diverges", q, O.SGD(lr=0.6), g, {"blowup": 1e6}
+
+
+def sde_cases():
+    import sde
+
+    q = L.DiagonalQuadratic([1.0, 2.0, 4.0, 0.5])
+    g = N.Gaussian(0.5)
+    for kind in sde.kinds(O.SGD(lr=0.05)):
+        if kind != "levy":
+            yield f"sde-sgd-{kind}", sde.model(O.SGD(lr=0.05), q, g, kind=kind), {}
+    yield "sde-sgd-levy", sde.model(O.SGD(lr=0.01), q, N.AlphaStable(alpha=1.5, scale=0.3), kind="levy"), {}
+    yield "sde-dcsgd-randk", sde.model(O.DCSGD(lr=0.02, agents=4, compressor=C.RandK(k=2)), q, g), {}
+    yield "sde-dcsgd-bern-corr", sde.model(O.DCSGD(lr=0.02, agents=2, compressor=C.Bernoulli(p=0.5)), q, g,
+                                           kind="corrected"), {}
+    yield "sde-sgd-quartic-sched", sde.model(O.SGD(lr=0.01, schedule=S.InvSqrt()), L.Quartic(d=3), g), {}
+    yield "sde-sgd-gradnorm", sde.model(O.SGD(lr=1.0, schedule=S.GradNormalized(c=0.05)), q, g), {}
+    yield "sde-sgd-cov", sde.model(O.SGD(lr=0.05), L.Quadratic(np.array([[2.0, 0.3], [0.3, 1.0]])),
+                                   N.GaussianCov(np.array([[1.0, 0.2], [0.2, 0.5]]))), {}
+    for kind in sde.kinds(O.DSignSGD(lr=0.02, agents=4)):
+        yield f"sde-dsign-{kind}", sde.model(O.DSignSGD(lr=0.02, agents=4), q, g, kind=kind), {}
+    yield "sde-sign-student", sde.model(O.SignSGD(lr=0.01), q, N.StudentT(nu=3.0, sigma=0.5)), {}
+    for kind in sde.kinds(O.Adam(lr=0.01)):
+        yield f"sde-adam-{kind}", sde.model(O.Adam(lr=0.01), q, g, kind=kind), {"record_iterates": True}
+        wd = 0.1 if kind == "classic" else 0.0  # Malladi's SDEs have no weight decay
+        yield f"sde-rmspropw-{kind}", sde.model(O.RMSpropW(lr=0.01, alpha=0.9, weight_decay=wd), q, g, kind=kind), {}
+    yield "sde-adamw-refine", sde.model(O.AdamW(lr=0.01, weight_decay=0.1), q, g), {"refine": 2}
+
+
+def main(argv=None) -> int:
+    import sde
+
+    rows = []
+    only = set(argv or ())
+    for name, f, opt, noise, kw in discrete_cases():
+        run = simulate(f, opt, noise, x0=1.0, steps=60, paths=130, seed=7, save_every=7, **kw)
+        rows.append((name, digest(run)))
+        print(f"{name:24s} {rows[-1][1]}", flush=True)
+    for name, m, kw in sde_cases():
+        run = sde.integrate(m, x0=1.0, t_end=60 * m.time_per_step, paths=130, seed=7, save_every=7, **kw)
+        rows.append((name, digest(run)))
+        print(f"{name:24s} {rows[-1][1]}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
