@@ -2,11 +2,12 @@
 import numpy as np
 
 from methods import simulate
+from methods.timegrid import TimeGrid
 
 
 def stationary_level(landscape, optimizer, noise, *, lr, t_end, paths, seed, save_every, after):
     """``[mean, s.e.]`` of the time-averaged loss over ``t >= after`` of a run from ``x0 = 0`` to ``t_end``."""
-    r = simulate(landscape, optimizer, noise, x0=0.0, steps=int(t_end / lr), paths=paths, seed=seed,
+    r = simulate(landscape, optimizer, noise, x0=0.0, steps=TimeGrid(lr).steps(t_end), paths=paths, seed=seed,
                  save_every=save_every)
     return np.array(r.time_average(after=after))
 

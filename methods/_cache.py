@@ -19,7 +19,8 @@ constants. A kernel that captures anything else (a user's function, a function b
 the cache, exactly as before; so is one that calls scipy's Cython special functions through
 their addresses (the Student-t SignSGD drift), which numba cannot store.
 
-The directory is ``$SDE_WORKBENCH_NUMBA_CACHE`` if set (``0`` or ``off`` disables the cache),
+The numba internals it needs live in ``methods._numba_compat`` (switched off there, the cache
+is off). The directory is ``$SDE_WORKBENCH_NUMBA_CACHE`` if set (``0`` or ``off`` disables the cache),
 else ``$XDG_CACHE_HOME/sde-workbench/numba/<hash>`` (``~/.cache/...``). numba writes entries
 atomically (temporary file, then rename); an entry that cannot be read is recompiled.
 """
@@ -34,6 +35,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
+from . import _numba_compat
 from ._jit import ChunkKernel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +56,8 @@ SOURCE_HASH = _package_hash()
 
 def cache_dir() -> Path | None:
     """Where compiled kernels are stored, or ``None`` when the cache is switched off."""
+    if not _numba_compat.ENABLED:
+        return None
     env = os.environ.get("SDE_WORKBENCH_NUMBA_CACHE")
     if env is not None and env.strip().lower() in ("0", "off", "false", "no", ""):
         return None
@@ -94,7 +98,7 @@ def stable_key(obj):
 
 
 def _make_cache_classes():
-    from numba.core import caching
+    caching = _numba_compat.caching_module()
 
     class Locator(caching._CacheLocator):
         def __init__(self, py_func, path):
@@ -188,7 +192,7 @@ def enable(dispatcher, variant: str = "", key=None) -> bool:
         key = (stable_key(dispatcher.py_func) if key is None else key, variant)
         if _PackageCache is None:
             _PackageCache = _make_cache_classes()
-        dispatcher._cache = _PackageCache(dispatcher.py_func, key)
+        _numba_compat.attach_cache(dispatcher, _PackageCache(dispatcher.py_func, key))
     except _Uncacheable:
         return False
     except Exception as exc:  # numba internals changed or the directory is unusable: no cache

@@ -11,29 +11,37 @@ divergence) instead of raising, and avoids a branch per division in the hot loop
 * ``each_row``: a compiled loop that samples a noise model or a compressor ``size`` times.
 """
 import threading
-import types
 
 from numba import njit
-from numba.core.dispatcher import Dispatcher
 from numba.core.errors import NumbaError
+
+from . import _numba_compat
 
 kernel = njit(nogil=True, error_model="numpy", cache=False)
 inline_kernel = njit(nogil=True, error_model="numpy", cache=False, inline="always")
-kernel_without_nrt = njit(nogil=True, error_model="numpy", cache=False, _nrt=False)
+kernel_without_nrt = _numba_compat.njit_without_nrt(nogil=True, error_model="numpy", cache=False)  # None: switched off
 
 _ROW_LOOPS: dict = {}
 
 
 def each_row(fn):
-    """A kernel ``loop(rng, a, b, c, e, out)`` that calls ``fn(rng, a, b, c, e, out[i])`` for
-    every row ``i`` of ``out`` (one per ``fn``): how noise models and compressors are sampled
-    from Python, ``size`` draws in one compiled call."""
+    """A kernel ``loop(rng, args, out)`` that calls ``fn(rng, *args, out[i])`` for every row
+    ``i`` of ``out`` (one per ``fn``; ``args`` a tuple of 5 (compressors) or 7 (noise models)
+    arguments): how noise models and compressors are sampled from Python, ``size`` draws in
+    one compiled call. (numba cannot forward ``*args`` to an inlined function, hence the
+    explicit unpacking.)"""
     if fn not in _ROW_LOOPS:
 
         @kernel
-        def loop(rng, a, b, c, e, out):
-            for i in range(out.shape[0]):
-                fn(rng, a, b, c, e, out[i])
+        def loop(rng, args, out):
+            if len(args) == 5:
+                a, b, c, e, f = args
+                for i in range(out.shape[0]):
+                    fn(rng, a, b, c, e, f, out[i])
+            else:
+                a, b, c, e, f, h, m = args
+                for i in range(out.shape[0]):
+                    fn(rng, a, b, c, e, f, h, m, out[i])
 
         _ROW_LOOPS[fn] = loop
     return _ROW_LOOPS[fn]
@@ -53,8 +61,8 @@ class ChunkKernel:
     """
 
     def __init__(self, fn, on_fallback=None):
-        self.fast = kernel_without_nrt(fn)
         self.safe = kernel(fn)
+        self.fast = kernel_without_nrt(fn) if kernel_without_nrt is not None else self.safe
         self.py_func = fn
         self.on_fallback = on_fallback
         self._active = self.fast
@@ -80,47 +88,13 @@ class ChunkKernel:
         return self._call(args)
 
     def _call(self, args):
-        if self._active is self.fast:
+        if self._active is self.fast and self.fast is not self.safe:
             try:
                 return self.fast(*args)
             except (NumbaError, KeyError):  # raised while compiling, before anything ran (a
                 # chunk kernel cannot raise once running); KeyError: a numba without ``_nrt``
                 self._active = self.safe
-                _forget_failures(self.py_func)
+                _numba_compat.forget_failures(self.py_func)
                 if self.on_fallback is not None:
                     self.on_fallback()
         return self.safe(*args)
-
-
-def _forget_failures(fn):
-    """numba remembers that a callee failed to type (here: for want of NRT) and would refuse
-    it to the NRT build too; forget those failures so that the callee is compiled again."""
-    for d in _compiled_callees(fn, {}).values():
-        failed = getattr(getattr(d, "_compiler", None), "_failed_cache", None)
-        if failed is not None:
-            failed.clear()
-
-
-def _compiled_callees(fn, seen):
-    """The numba dispatchers ``fn`` calls, directly or not: those it captures in its closure
-    and those it names as globals (``f(...)`` or ``module.f(...)``)."""
-    names = fn.__code__.co_names
-    found = [c for c in map(_cell, fn.__closure__ or ()) if isinstance(c, Dispatcher)]
-    for name in names:
-        obj = fn.__globals__.get(name)
-        if isinstance(obj, Dispatcher):
-            found.append(obj)
-        elif isinstance(obj, types.ModuleType):
-            found += [a for a in (getattr(obj, n, None) for n in names) if isinstance(a, Dispatcher)]
-    for d in found:
-        if id(d) not in seen:
-            seen[id(d)] = d
-            _compiled_callees(d.py_func, seen)
-    return seen
-
-
-def _cell(c):
-    try:
-        return c.cell_contents
-    except ValueError:  # an empty cell
-        return None

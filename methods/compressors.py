@@ -5,9 +5,13 @@ Unbiased ones satisfy ``E C(x) = x`` and ``E ||C(x) - x||^2 <= omega ||x||^2``
 ``omega_exact``). Sign and top-k are biased and are here for contrast (``omega`` is
 ``None``). Each parameter (``k``, ``p``, ``s``) is a scalar shared by all agents or a
 sequence with one value per agent (heterogeneous compression, spec compression 1.6:
-``omega_bar`` and ``mean(omega sigma^2)`` enter the theory). Kernel signature:
+``omega_bar`` and ``mean(omega sigma^2)`` enter the theory). Every compressor is a component
+(``methods.component``); kernel signature:
 
-    ``compress(rng, v, p, agent, iwork, out)``   with ``p`` one value per agent
+    ``compress(rng, v, p, agent, state, iwork, out)``   with ``p`` one value per agent
+
+``state`` is the agent's own state block (empty for stateless compressors; error feedback
+keeps its memory there). Wrappers hold an inner compressor and compose its key and state.
 
 ``iwork`` is an int64 scratch vector of length ``d`` the engine keeps per chunk; it must
 hold a permutation of ``0..d-1`` on entry (rand-k reshuffles it in place).
@@ -19,8 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from typing import Callable, NamedTuple
+
 from . import _checks, rng as _rng
 from ._jit import each_row, kernel
+from .component import Component, Shape, State, init_block, shape_of
 
 
 def _per_agent_values(name, value, *, integer=False, lo=None, hi=None, closed_hi=True):
@@ -45,12 +52,24 @@ def _ks_at_most_d(comp, d, agents):
     return ks
 
 
-class Compressor:
-    """Base class. ``_param`` names the per-agent parameter (None: no parameter)."""
+class CompressorKernels(NamedTuple):
+    compress: Callable  # compress(rng, v, p, agent, state, iwork, out)
+    init: Callable | None = None  # init(state, p) of one agent's block (None: zeros)
+
+
+class Compressor(Component):
+    """Base class (a component of ``methods.component``'s protocol). ``_param`` names the
+    per-agent parameter (None: no parameter). Stateful compressors (error feedback) keep one
+    state block per agent, given by ``state(shape)``."""
 
     unbiased: bool = True
     omega_exact: bool = True
     _param: str | None = None
+    _init = None
+
+    @property
+    def kernels(self) -> CompressorKernels:
+        return CompressorKernels(type(self)._compress, type(self)._init)
 
     def values(self, agents: int) -> np.ndarray:
         """The per-agent parameter, shape ``(agents,)`` (zeros for parameter-free compressors)."""
@@ -68,8 +87,17 @@ class Compressor:
         """How many agents the parameter names (1 when shared)."""
         return 1 if self._param is None else np.atleast_1d(np.asarray(getattr(self, self._param))).size
 
-    def pack(self, d: int, agents: int = 1) -> np.ndarray:
+    def pack(self, shape, agents=None) -> np.ndarray:
+        """Parameters for ``Shape(d, agents, steps)`` (or ``pack(d, agents)``): one value per agent."""
+        shape = shape_of(shape, agents)
+        return np.ascontiguousarray(self._pack(shape.d, shape.agents), dtype=np.float64)
+
+    def _pack(self, d: int, agents: int) -> np.ndarray:
         return self.values(agents)
+
+    def compress_kernel(self):
+        """The compiled ``compress`` (the name before the component protocol)."""
+        return self.kernels.compress
 
     def _omega_of(self, value, d):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -91,29 +119,38 @@ class Compressor:
         """``Cov_xi(C_xi(x))`` for a fixed input (used by SDE diffusions)."""
         raise NotImplementedError(f"{type(self).__name__} has no closed-form covariance")
 
-    def kernel_key(self):
-        return type(self).__name__
+    def covariance_form(self, d: int, agents: int):
+        """How ``Cov C_i(x)`` depends on ``x``, for the SDE builders: ``("zero", None)``,
+        ``("diagonal", w)`` for ``w_i diag(x^2)``, ``("randk", w)`` for
+        ``w_i [diag(x^2) - (x x^T - diag(x^2)) / (d - 1)]`` (``w`` one per agent), or ``None``
+        when there is no closed form."""
+        return None
 
-    def compress_kernel(self):
-        return type(self)._compress
+    def __call__(self, x, *, rng=None, size: int | None = None, agent: int = 0, state=None) -> np.ndarray:
+        """Compress ``x`` (``size`` independent times) from Python, as agent ``agent``.
 
-    def __call__(self, x, *, rng=None, size: int | None = None, agent: int = 0) -> np.ndarray:
-        """Compress ``x`` (``size`` independent times) from Python, as agent ``agent``."""
+        A stateful compressor starts from its initial state, or from ``state`` (that agent's
+        block, updated in place after each draw)."""
         x = _checks.finite_array("x", x, ndim=1)
         agents = self.n_values
         agent = _checks.integer("agent", agent)
         if agent >= agents and agents > 1:
             raise ValueError(f"agent must be < {agents}, got {agent}")
         p = self.pack(x.size, max(agents, agent + 1))
+        st = self.state(Shape(x.size, max(agents, agent + 1)))
+        if state is None:
+            state = init_block(st, p)
+        elif np.shape(state) != (st.size,):
+            raise ValueError(f"state must have shape ({st.size},), got {np.shape(state)}")
         rng = _rng.from_user(rng)
         n = 1 if size is None else _checks.integer("size", size, minimum=1)
         out = np.empty((n, x.size))
-        each_row(self.compress_kernel())(rng, x, p, agent, np.arange(x.size, dtype=np.int64), out)
+        each_row(self.kernels.compress)(rng, (x, p, agent, state, np.arange(x.size, dtype=np.int64)), out)
         return out[0] if size is None else out
 
 
 @kernel
-def _identity(rng, v, p, agent, iwork, out):
+def _identity(rng, v, p, agent, state, iwork, out):
     for j in range(v.shape[0]):
         out[j] = v[j]
 
@@ -127,13 +164,16 @@ class Identity(Compressor):
     def _omega_of(self, value, d):
         return 0.0
 
+    def covariance_form(self, d, agents):
+        return ("zero", None)
+
     def covariance(self, x, agent=0):
         x = np.asarray(x, dtype=float)
         return np.zeros((x.size, x.size))
 
 
 @kernel
-def _randk(rng, v, p, agent, iwork, out):
+def _randk(rng, v, p, agent, state, iwork, out):
     d = v.shape[0]
     k = int(p[agent])
     scale = d / k
@@ -164,11 +204,14 @@ class RandK(Compressor):
     def __post_init__(self):
         _per_agent_values("k", self.k, integer=True, lo=0)
 
-    def pack(self, d, agents=1):
+    def _pack(self, d, agents):
         return _ks_at_most_d(self, d, agents)
 
     def _omega_of(self, k, d):
         return d / k - 1.0
+
+    def covariance_form(self, d, agents):
+        return ("randk", self.omegas(d, agents))
 
     def covariance(self, x, agent=0):
         x = np.asarray(x, dtype=float)
@@ -181,7 +224,7 @@ class RandK(Compressor):
 
 
 @kernel
-def _bernoulli(rng, v, p, agent, iwork, out):
+def _bernoulli(rng, v, p, agent, state, iwork, out):
     q = p[agent]
     for j in range(v.shape[0]):
         out[j] = v[j] / q if _rng.uniform(rng) < q else 0.0
@@ -204,6 +247,9 @@ class Bernoulli(Compressor):
     def _omega_of(self, p, d):
         return 1.0 / p - 1.0
 
+    def covariance_form(self, d, agents):
+        return ("diagonal", self.omegas(d, agents))
+
     def covariance(self, x, agent=0):
         x = np.asarray(x, dtype=float)
         p = self.values(max(self.n_values, agent + 1))[agent]
@@ -211,7 +257,7 @@ class Bernoulli(Compressor):
 
 
 @kernel
-def _qsgd(rng, v, p, agent, iwork, out):
+def _qsgd(rng, v, p, agent, state, iwork, out):
     s = p[agent]
     d = v.shape[0]
     nrm = 0.0
@@ -254,7 +300,7 @@ class QSGD(Compressor):
 
 
 @kernel
-def _sign(rng, v, p, agent, iwork, out):
+def _sign(rng, v, p, agent, state, iwork, out):
     d = v.shape[0]
     scale = 1.0
     if p[agent] != 0.0:
@@ -277,12 +323,12 @@ class Sign(Compressor):
     _compress = staticmethod(_sign)
     unbiased = False
 
-    def pack(self, d, agents=1):
+    def _pack(self, d, agents):
         return np.full(agents, 1.0 if self.scaled else 0.0)
 
 
 @kernel
-def _topk(rng, v, p, agent, iwork, out):
+def _topk(rng, v, p, agent, state, iwork, out):
     k = int(p[agent])
     order = np.argsort(-np.abs(v))
     for j in range(v.shape[0]):
@@ -306,11 +352,147 @@ class TopK(Compressor):
     def __post_init__(self):
         _per_agent_values("k", self.k, integer=True, lo=0)
 
-    def pack(self, d, agents=1):
+    def _pack(self, d, agents):
         return _ks_at_most_d(self, d, agents)
 
     def contraction(self, d) -> np.ndarray:
         return 1.0 - self.values(self.n_values) / d
+
+
+# --------------------------------------------------------------- wrappers and user code
+_EF_KERNELS: dict = {}
+
+
+def _error_feedback_kernels(inner):
+    """``compress`` and ``init`` of error feedback around ``inner``'s kernels (one pair per inner)."""
+    if inner in _EF_KERNELS:
+        return _EF_KERNELS[inner]
+    compress_inner, init_inner = inner
+
+    @kernel
+    def compress(rng, v, p, agent, state, iwork, out):
+        # state = [e (d) | w = e + v (d)]; the inner compressor is stateless
+        d = v.shape[0]
+        e = state[:d]
+        w = state[d:2 * d]
+        for j in range(d):
+            w[j] = e[j] + v[j]
+        compress_inner(rng, w, p, agent, state[:0], iwork, out)
+        for j in range(d):
+            e[j] = w[j] - out[j]
+
+    @kernel
+    def init(state, p):  # e_i = 0 (the inner compressor is stateless)
+        for j in range(state.shape[0]):
+            state[j] = 0.0
+
+    _EF_KERNELS[inner] = (compress, init)
+    return _EF_KERNELS[inner]
+
+
+@dataclass(frozen=True)
+class ErrorFeedback(Compressor):
+    """Error feedback around any compressor ``inner`` (Seide et al. 2014; Karimireddy et al. 2019):
+
+    ``w_i = e_i + g_i``,  ``t_i = C_i(w_i)``,  ``e_i <- w_i - t_i``,  ``e_i = 0`` at the start,
+
+    with one memory ``e_i`` per agent (the per-agent state of ``methods.component``), so biased
+    compressors (``TopK``, ``Sign``) stop losing what they drop. Its parameters are the inner
+    compressor's; it is biased whenever the step it sends is (``unbiased = False``).
+    """
+
+    inner: Compressor = None
+    unbiased = False
+
+    def __post_init__(self):
+        inner = resolve(self.inner)
+        if inner.state(Shape(1)).size:
+            raise ValueError("inner: error feedback around a stateful compressor is not supported")
+        object.__setattr__(self, "inner", inner)
+
+    @property
+    def kernels(self):
+        return CompressorKernels(*_error_feedback_kernels(tuple(self.inner.kernels)))
+
+    def children(self):
+        return (self.inner,)
+
+    @property
+    def n_values(self):
+        return self.inner.n_values
+
+    def values(self, agents):
+        return self.inner.values(agents)
+
+    def _pack(self, d, agents):
+        return self.inner._pack(d, agents)
+
+    def state(self, shape):
+        return State(2 * shape.d, "agent", self.kernels.init)
+
+
+def _adapt_custom_compress(user):
+    @kernel
+    def compress(rng, v, p, agent, state, iwork, out):
+        user(rng, v, p, agent, state, out)
+
+    return compress
+
+
+_CUSTOM: dict = {}
+
+
+@dataclass(frozen=True, eq=False)
+class Custom(Compressor):
+    """A compressor from the user's own numba ``@njit`` function (e.g. in a notebook cell).
+
+    ``compress(rng, v, p, agent, state, out)`` writes agent ``agent``'s compressed ``v`` into
+    ``out``; ``p`` is the float vector ``params`` (index it by ``agent`` for per-agent values),
+    ``state`` the agent's own block of ``state_size`` floats (``state_size`` an int, or a
+    callable of ``d``), set by ``init(state, p)`` at the start of every path (zeros without
+    one). Draw random numbers with ``methods.rng``. ``unbiased`` and ``omega`` (a float) are
+    declarations the theory uses. Compiled code is keyed by the function itself.
+    """
+
+    compress_fn: Callable = None
+    params: tuple | np.ndarray = ()
+    state_size: int | Callable = 0
+    init: Callable | None = None
+    unbiased: bool = False
+    omega_value: float | None = None
+    name: str = "custom"
+
+    def __post_init__(self):
+        if not hasattr(self.compress_fn, "py_func"):
+            raise ValueError(f"compress_fn must be a numba @njit function, got {self.compress_fn!r}")
+        if self.init is not None and not hasattr(self.init, "py_func"):
+            raise ValueError(f"init must be a numba @njit function or None, got {self.init!r}")
+        object.__setattr__(self, "params", tuple(float(v) for v in _checks.finite_array("params", self.params).ravel()))
+        if not callable(self.state_size):
+            _checks.integer("state_size", self.state_size)
+
+    @property
+    def kernels(self):
+        if self.compress_fn not in _CUSTOM:
+            _CUSTOM[self.compress_fn] = _adapt_custom_compress(self.compress_fn)
+        return CompressorKernels(_CUSTOM[self.compress_fn], self.init)
+
+    def _pack(self, d, agents):
+        return np.array(self.params, dtype=np.float64)
+
+    def state(self, shape):
+        size = self.state_size(shape.d) if callable(self.state_size) else self.state_size
+        return State(_checks.integer("state_size", size), "agent", self.init)
+
+    def _omega_of(self, value, d):
+        if self.omega_value is None:
+            raise ValueError("omega_value: this custom compressor declares no omega")
+        return float(self.omega_value)
+
+    def omegas(self, d, agents):
+        if not self.unbiased:
+            return None
+        return np.full(agents, self._omega_of(None, d))
 
 
 _BY_NAME = {"identity": Identity, "randk": RandK, "bernoulli": Bernoulli, "qsgd": QSGD, "sign": Sign, "topk": TopK}

@@ -24,7 +24,9 @@ from . import landscapes as _landscapes
 from . import noise as _noise
 from . import optimizers as _optimizers
 from .parallel import private_empty, resolve_seed, run_chunks
+from .component import Shape
 from .run import Run
+from .timegrid import TimeGrid
 from ._cache import cached_kernel
 from ._jit import inline_kernel, kernel
 
@@ -100,16 +102,23 @@ def run_paths(call, *, n_save: int, paths: int, d: int, seed: int, threads, reco
     return loss, gn, (xs if record_iterates else None), div
 
 
-def _build_kernel(value, grad, sample, compress, factor, update, init, fused, needs_gn2):
+def _build_kernel(value, grad, sample, compress, factor, update, init, comp_init, noise_init, fused, needs_gn2):
     """Compose one compiled chunk kernel. ``fused``: one agent, identity compressor (the
-    oracle output is the direction, no copy). ``needs_gn2``: the noise reads ||grad f||^2."""
+    oracle output is the direction, no copy). ``needs_gn2``: the noise reads ||grad f||^2.
+    ``comp_init`` / ``noise_init``: the per-agent state inits (``None``: zeros)."""
+    comp_zero = comp_init is None
+    noise_zero = noise_init is None
+    comp_init_ = comp_init if comp_init is not None else init  # never called when comp_zero
+    noise_init_ = noise_init if noise_init is not None else init
 
     @cached_kernel
     def run_chunk(rng, x0, steps, save_steps, agents, lr, f_star, blowup, lp, npar, cp, op, sp,
-                  scratch, state, iwork, out_loss, out_gn, out_x, out_div, record_x):
+                  scratch, state, layout, iwork, out_loss, out_gn, out_x, out_div, record_x):
         # buffers come from the caller (a chunk kernel allocates nothing, methods._jit.ChunkKernel):
         # scratch (5, d) holds x, grad f(x), one agent's oracle output, its compressed form and the
-        # direction; iwork = arange(d) for the compressors
+        # direction; state is one path's flat state, layout = [server size, compressor block size,
+        # noise block size] (server first, then each agent's compressor block, then each agent's
+        # noise block); iwork = arange(d) for the compressors
         d = x0.shape[0]
         P = out_loss.shape[1]
         n_save = save_steps.shape[0]
@@ -119,10 +128,31 @@ def _build_kernel(value, grad, sample, compress, factor, update, init, fused, ne
         ti = scratch[3]
         v = scratch[4]
         inv_agents = 1.0 / agents
+        ss = layout[0]
+        cs = layout[1]
+        ns = layout[2]
+        co = ss
+        no = ss + agents * cs
+        server = state[:ss]
+        comp0 = state[co:co + cs]
+        noise0 = state[no:no + ns]
         for i in range(P):
             for j in range(d):
                 x[j] = x0[j]
-            init(state, op)
+            init(server, op)
+            for a in range(agents):
+                cb = state[co + a * cs:co + (a + 1) * cs]
+                if comp_zero:
+                    for j in range(cs):
+                        cb[j] = 0.0
+                else:
+                    comp_init_(cb, cp)
+                nb = state[no + a * ns:no + (a + 1) * ns]
+                if noise_zero:
+                    for j in range(ns):
+                        nb[j] = 0.0
+                else:
+                    noise_init_(nb, npar)
             out_div[i] = -1
             k = 0
             have_grad = False
@@ -138,22 +168,22 @@ def _build_kernel(value, grad, sample, compress, factor, update, init, fused, ne
                         for j in range(d):
                             gn2 += g[j] * g[j]
                     if fused:
-                        sample(rng, g, gn2, npar, 0, v)
+                        sample(rng, x, g, gn2, lp, npar, 0, noise0, v)
                     elif agents == 1:
-                        sample(rng, g, gn2, npar, 0, gi)
-                        compress(rng, gi, cp, 0, iwork, v)
+                        sample(rng, x, g, gn2, lp, npar, 0, noise0, gi)
+                        compress(rng, gi, cp, 0, comp0, iwork, v)
                     else:
                         for j in range(d):
                             v[j] = 0.0
                         for a in range(agents):
-                            sample(rng, g, gn2, npar, a, gi)
-                            compress(rng, gi, cp, a, iwork, ti)
+                            sample(rng, x, g, gn2, lp, npar, a, state[no + a * ns:no + (a + 1) * ns], gi)
+                            compress(rng, gi, cp, a, state[co + a * cs:co + (a + 1) * cs], iwork, ti)
                             for j in range(d):
                                 v[j] += ti[j]
                         for j in range(d):
                             v[j] *= inv_agents
                     lr_k = lr * factor(k, g, v, sp)
-                    update(x, v, state, k, lr_k, op)
+                    update(x, v, server, k, lr_k, op)
                     k += 1
                 grad(x, lp, g)
                 have_grad = True  # the first iteration after a save point reuses this gradient
@@ -165,18 +195,20 @@ def _build_kernel(value, grad, sample, compress, factor, update, init, fused, ne
 
 
 def get_kernel(landscape, optimizer, noise):
-    """The compiled chunk kernel for this combination (built on first use, then cached)."""
+    """The compiled chunk kernel for this combination (built on first use, then cached). The
+    memo key is made of the components' keys (their compiled functions, never class names)."""
     comp = optimizer.compressor
     fused = optimizer.agents == 1 and isinstance(comp, _compressors.Identity)
     needs_gn2 = noise.uses_grad_norm
-    key = (landscape.kernel_key(), noise.kernel_key(), comp.kernel_key(), optimizer.kernel_key(),
-           optimizer.init_kernel(), optimizer.schedule.kernel_key(), fused, needs_gn2)
+    key = (landscape.key(), noise.key(), comp.key(), optimizer.rule_key(), optimizer.schedule.key(), fused,
+           needs_gn2)
     with _KERNELS_LOCK:
         if key not in _KERNELS:
             lk = landscape.kernels
-            _KERNELS[key] = _build_kernel(lk.value, lk.grad, noise.sample_kernel(), comp.compress_kernel(),
-                                          optimizer.schedule.factor_kernel(), optimizer.update_kernel(),
-                                          optimizer.init_kernel(), fused, needs_gn2)
+            ok = optimizer.kernels
+            _KERNELS[key] = _build_kernel(lk.value, lk.grad, noise.kernels.sample, comp.kernels.compress,
+                                          optimizer.schedule.kernels.factor, ok.update, ok.init,
+                                          comp.kernels.init, noise.kernels.init, fused, needs_gn2)
         return _KERNELS[key]
 
 
@@ -256,22 +288,32 @@ def simulate(landscape, optimizer, noise=None, *, x0, steps: int, paths: int = 1
     saves = save_grid(steps, save_every, save_at)
     agents = optimizer.agents
     # pack every parameter (this validates shapes against d and agents) before compiling
-    lp = np.ascontiguousarray(landscape.params(), dtype=np.float64)
-    npar = np.ascontiguousarray(noise.pack(d, agents), dtype=np.float64)
-    cp = np.ascontiguousarray(optimizer.compressor.pack(d, agents), dtype=np.float64)
-    op = np.ascontiguousarray(optimizer.pack_for(steps), dtype=np.float64)
-    sp = np.ascontiguousarray(optimizer.schedule.pack(), dtype=np.float64)
-    state_size = optimizer.state_size(d)
+    shape = Shape(d, agents, steps)
+    lp = landscape.pack(shape)
+    npar = noise.pack(shape)
+    cp = optimizer.compressor.pack(shape)
+    op = optimizer.pack(shape)
+    sp = optimizer.schedule.pack(shape)
+    (_, server), (_, comp_state), total = optimizer.layout(d)
+    noise_state = noise.state(shape)
+    if noise_state.per != "agent" and noise_state.size:
+        raise ValueError("noise: a noise model's state must be per agent")
+    layout = np.array([server.size, comp_state.size if comp_state.per == "agent" else 0, noise_state.size],
+                      dtype=np.int64)
+    if comp_state.per != "agent" and comp_state.size:
+        raise ValueError("optimizer: a compressor's state must be per agent")
+    state_size = total + agents * noise_state.size
 
     run_chunk = get_kernel(landscape, optimizer, noise)
 
     def call(rng, cl, cg, cx, cd):
         run_chunk(rng, x0, steps, saves, agents, optimizer.lr, landscape.f_star, blowup, lp, npar, cp, op, sp,
-                  private_empty((5, d)), private_empty(state_size), _arange(d), cl, cg, cx, cd, record_iterates)
+                  private_empty((5, d)), private_empty(state_size), layout, _arange(d), cl, cg, cx, cd,
+                  record_iterates)
 
     loss, gn, xs, div = run_paths(call, n_save=saves.size, paths=paths, d=d, seed=seed, threads=threads,
                                   record_iterates=record_iterates)
     config = {"landscape": landscape, "optimizer": optimizer, "noise": noise, "x0": x0, "steps": steps,
               "lr": optimizer.lr}
-    return Run(t=saves * optimizer.lr, step=saves, loss=loss, grad_norm=gn, diverged_at=div, seed=seed,
+    return Run(t=TimeGrid(optimizer.lr).times(saves), step=saves, loss=loss, grad_norm=gn, diverged_at=div, seed=seed,
                config=config, iterates=xs, engine="discrete")

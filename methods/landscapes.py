@@ -29,6 +29,7 @@ import numpy as np
 
 from . import _checks
 from ._jit import inline_kernel, kernel
+from .component import Component
 
 
 class LandscapeKernels(NamedTuple):
@@ -50,8 +51,9 @@ def _grad_from_coords(coord_grad):
     return grad
 
 
-class Landscape:
-    """Base class: Python-side conveniences over the compiled kernels."""
+class Landscape(Component):
+    """Base class (a component of ``methods.component``'s protocol, stateless): Python-side
+    conveniences over the compiled kernels."""
 
     d: int
     L0: float
@@ -64,10 +66,11 @@ class Landscape:
     def params(self) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def kernel_key(self):
-        """Compiled code depends only on this key (parameters are passed at run time): the
-        class name and its kernels (a subclass redefined in a notebook gets new kernels)."""
-        return type(self).__name__, self.kernels
+    def pack(self, shape=None) -> np.ndarray:
+        """``params()`` as a contiguous float64 vector (a landscape's shape is its own ``d``)."""
+        if shape is not None and shape.d != self.d:
+            raise ValueError(f"landscape has d = {self.d}, the problem d = {shape.d}")
+        return np.ascontiguousarray(self.params(), dtype=np.float64)
 
     def _x(self, x) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
@@ -696,6 +699,9 @@ def _adapt_custom(value, grad, hess, hvp, coord_grad=None):
     return LandscapeKernels(k_value, k_grad, k_hvp, k_hess, k_coord_grad)
 
 
+_CUSTOM_KERNELS: dict = {}
+
+
 @dataclass(frozen=True, eq=False)
 class Custom(Landscape):
     """A landscape from the user's own numba ``@njit`` functions.
@@ -729,11 +735,10 @@ class Custom(Landscape):
             if not hasattr(fn, "py_func"):
                 raise ValueError(f"{nm} must be a numba @njit function, got {fn!r}")
         _checks.real("f_star", self.f_star)
-        object.__setattr__(self, "kernels", _adapt_custom(self.value, self.grad, self.hess, self.hvp,
-                                                            self.coord_grad))
-
-    def kernel_key(self):
-        return ("Custom", id(self.value), id(self.grad), id(self.hess), id(self.hvp), id(self.coord_grad))
+        fns = (self.value, self.grad, self.hess, self.hvp, self.coord_grad)
+        if fns not in _CUSTOM_KERNELS:  # one set of wrappers per set of user functions
+            _CUSTOM_KERNELS[fns] = _adapt_custom(*fns)
+        object.__setattr__(self, "kernels", _CUSTOM_KERNELS[fns])
 
     def params(self):
         return np.zeros(0)

@@ -1,9 +1,14 @@
 """Gradient-noise models: the oracle ``g_i = grad f(x) + Z_i`` of agent ``i``.
 
-Each model is a frozen dataclass; ``pack(d, agents)`` validates and flattens its
-parameters for the compiled kernel
+Each model is a frozen dataclass and a component (``methods.component``): ``pack(shape)``
+validates and flattens its parameters for the compiled kernel
 
-    ``sample(rng, grad, grad_norm_sq, p, agent, out)``:  ``out = grad + Z_agent``
+    ``sample(rng, x, grad, grad_norm_sq, lp, p, agent, state, out)``:  ``out = grad + Z_agent``
+
+which sees the point ``x`` and the landscape's parameters ``lp`` (so noise may depend on the
+point or on a data set), the agent's own state block, and ``grad_norm_sq = ||grad||^2``
+(computed only for models with ``uses_grad_norm``). ``noise.Custom`` builds one from the
+user's own ``@njit`` function.
 
 Scales broadcast against ``(agents, d)`` with numpy rules: a scalar, ``(d,)`` (per
 coordinate, shared by agents), ``(agents, 1)`` (per agent) or ``(agents, d)``.
@@ -20,24 +25,47 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from typing import Callable, NamedTuple
+
 from . import _checks, rng as _rng
 from ._jit import each_row, inline_kernel, kernel
+from .component import Component, Shape, State, init_block, shape_of
 
 
-class Noise:
-    """Base class."""
+class NoiseKernels(NamedTuple):
+    sample: Callable  # sample(rng, x, grad, grad_norm_sq, lp, p, agent, state, out)
+    init: Callable | None = None  # init(state, p) for a stateful model (None: zeros)
+
+
+class Noise(Component):
+    """Base class of the gradient-noise models (the oracle of ``methods.component``'s protocol).
+
+    Subclasses give a compiled ``_sample`` and ``_pack(d, agents)``; a stateful one also
+    ``state(shape)`` (one block per agent, e.g. a data-set permutation) and ``_init``.
+    """
 
     batch: int = 1
     uses_grad_norm = False  # whether the kernel reads its grad_norm_sq argument
+    _init = None
 
-    def pack(self, d: int, agents: int) -> np.ndarray:  # pragma: no cover - abstract
+    @property
+    def kernels(self) -> NoiseKernels:
+        return NoiseKernels(type(self)._sample, type(self)._init)
+
+    def structure(self):
+        return (self.uses_grad_norm,)
+
+    def pack(self, shape, agents=None) -> np.ndarray:
+        """Parameters for a problem of shape ``Shape(d, agents, steps)`` (or ``pack(d, agents)``)."""
+        shape = shape_of(shape, agents)
+        return np.ascontiguousarray(self._pack(shape.d, shape.agents), dtype=np.float64)
+
+    def _pack(self, d: int, agents: int) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def kernel_key(self):
-        return type(self).__name__
-
     def sample_kernel(self):
-        return type(self)._sample
+        """The compiled ``sample`` (the name before the component protocol)."""
+        return self.kernels.sample
 
     @property
     def finite_variance(self) -> bool:
@@ -47,18 +75,52 @@ class Noise:
         """Per-agent noise covariance, shape ``(agents, d, d)``; ``None`` if infinite."""
         raise NotImplementedError
 
-    def sample(self, grad, *, agent: int = 0, agents: int = 1, rng=None, size: int | None = None) -> np.ndarray:
-        """Draw ``size`` oracle outputs ``grad + Z_agent`` from Python (tests, notebooks)."""
+    def covariance_parts(self, d: int, agents: int):
+        """``(S, B)`` with the per-agent covariance ``S_i + B_i ||grad f(x)||^2 I`` (``S``:
+        ``(agents, d, d)``, ``B``: ``(agents,)``), or ``None`` if the covariance is infinite:
+        how the SDE builders take a noise model's covariance at any point."""
+        cov = self.covariance(d, agents)
+        return None if cov is None else (np.asarray(cov, dtype=float), np.zeros(agents))
+
+    def diagonal_std(self, d: int, agents: int) -> np.ndarray | None:
+        """Per-agent, per-coordinate scale ``(agents, d)`` of a model with independent
+        coordinates and no dependence on the point (Gaussian: its standard deviation; heavy
+        tails: the scale of ``sign_law``), or ``None``. What the SDE builders use for additive
+        diagonal noise."""
+        return None
+
+    def sign_law(self):
+        """``(law, nu)`` of the coordinates for the sign SDE's expectation ``E sign(g + Z)``:
+        ``(0, inf)`` Gaussian, ``(1, nu)`` Student-t (Cauchy: ``nu = 1``), or ``None``."""
+        return None
+
+    def affine_variance(self, agents: int):
+        """``(sigma0, sigma1)`` per agent for ``Var Z = (sigma0^2 + sigma1^2 ||grad f||^2) I``, or ``None``."""
+        return None
+
+    def sample(self, grad, *, x=None, agent: int = 0, agents: int = 1, rng=None, size: int | None = None,
+               landscape=None) -> np.ndarray:
+        """Draw ``size`` oracle outputs ``grad + Z_agent`` from Python (tests, notebooks).
+
+        ``x`` (default zeros) and ``landscape`` (its packed parameters) reach models whose
+        noise depends on the point or on data; the built-in laws ignore them.
+        """
         grad = _checks.finite_array("grad", grad, ndim=1)
         d = grad.size
-        p = self.pack(d, agents)
+        x = np.zeros(d) if x is None else _checks.finite_array("x", x, ndim=1)
+        if x.shape != (d,):
+            raise ValueError(f"x must have shape ({d},), got {x.shape}")
+        p = self.pack(Shape(d, agents))
         agent = _checks.integer("agent", agent)
         if agent >= agents:
             raise ValueError(f"agent must be < agents={agents}, got {agent}")
         rng = _rng.from_user(rng)
         n = 1 if size is None else _checks.integer("size", size, minimum=1)
         out = np.empty((n, d))
-        each_row(self.sample_kernel())(rng, grad, float(grad @ grad), p, agent, out)
+        lp = np.zeros(0) if landscape is None else np.ascontiguousarray(landscape.params(), dtype=np.float64)
+        st = self.state(Shape(d, agents))
+        state = init_block(st, p)
+        each_row(self.kernels.sample)(rng, (x, grad, float(grad @ grad), lp, p, agent, state), out)
         return out[0] if size is None else out
 
 
@@ -68,7 +130,7 @@ def _batch(batch) -> int:
 
 # ---------------------------------------------------------------------------- Gaussian
 @inline_kernel
-def _gauss_sample(rng, g, gn2, p, agent, out):
+def _gauss_sample(rng, x, g, gn2, lp, p, agent, state, out):
     # draw first in a tight loop, then one vectorisable pass (measured faster than
     # interleaving the arithmetic with the generator calls). Inlined into the engine's chunk
     # kernel (no reference counts there): a call per iteration cost about 0.25 ns per update
@@ -101,16 +163,22 @@ class Gaussian(Noise):
         """Per-agent, per-coordinate standard deviation of the oracle, ``(agents, d)``."""
         return _checks.per_agent_table("sigma", self.sigma, agents, d, allow_zero=True) / math.sqrt(self.batch)
 
-    def pack(self, d, agents):
+    def _pack(self, d, agents):
         return self.table(d, agents).ravel()
 
     def covariance(self, d, agents, grad_norm=0.0):
         t = self.table(d, agents)
         return np.stack([np.diag(row**2) for row in t])
 
+    def diagonal_std(self, d, agents):
+        return self.table(d, agents)
+
+    def sign_law(self):
+        return (0, math.inf)
+
 
 @kernel
-def _gausscov_sample(rng, g, gn2, p, agent, out):
+def _gausscov_sample(rng, x, g, gn2, lp, p, agent, state, out):
     # p = (agents, d, d) lower Cholesky factors, flattened. z drawn into out, then
     # out = g + L z computed from the last row up, so z[0..j] is still intact.
     d = g.shape[0]
@@ -147,7 +215,7 @@ class GaussianCov(Noise):
             raise ValueError(f"cov has {c.shape[0]} agent blocks but agents={agents}")
         return np.broadcast_to(c, (agents, d, d)) / self.batch
 
-    def pack(self, d, agents):
+    def _pack(self, d, agents):
         covs = self.covariance(d, agents)
         out = np.empty((agents, d, d))
         for i, c in enumerate(covs):
@@ -163,7 +231,7 @@ class GaussianCov(Noise):
 
 # ------------------------------------------------------------------------ Student-t
 @kernel
-def _student_sample(rng, g, gn2, p, agent, out):
+def _student_sample(rng, x, g, gn2, lp, p, agent, state, out):
     # p = [nu, B, scales (agents*d)]
     nu = p[0]
     B = int(p[1])
@@ -209,8 +277,18 @@ class StudentT(Noise):
     def table(self, d, agents):
         return _checks.per_agent_table("sigma", self.sigma, agents, d, allow_zero=True)
 
-    def pack(self, d, agents):
+    def _pack(self, d, agents):
         return np.concatenate([[float(self.nu), float(self.batch)], self.table(d, agents).ravel()])
+
+    def diagonal_std(self, d, agents):
+        """The scale ``sigma_j`` of the Student-t coordinates (one draw; not a standard deviation)."""
+        return self.table(d, agents)
+
+    def sign_law(self):
+        if self.batch != 1 and self.nu != 1.0:
+            raise ValueError("noise: the sign drift of an average of Student-t draws has no closed form; use batch=1 "
+                             "(or nu = 1, whose average is again Cauchy)")
+        return (1, float(self.nu))
 
     def covariance(self, d, agents, grad_norm=0.0):
         if not self.finite_variance:
@@ -221,7 +299,7 @@ class StudentT(Noise):
 
 # ---------------------------------------------------------------------- affine variance
 @kernel
-def _affine_sample(rng, g, gn2, p, agent, out):
+def _affine_sample(rng, x, g, gn2, lp, p, agent, state, out):
     # p = [s0 (agents), s1 (agents), B]
     n = (p.shape[0] - 1) // 2
     B = p[p.shape[0] - 1]
@@ -261,8 +339,16 @@ class AffineVariance(Noise):
         except ValueError:
             raise ValueError(f"{name} of shape {a.shape} does not match agents={agents}") from None
 
-    def pack(self, d, agents):
+    def _pack(self, d, agents):
         return np.concatenate([self._per_agent("sigma0", agents), self._per_agent("sigma1", agents), [float(self.batch)]])
+
+    def affine_variance(self, agents):
+        return self._per_agent("sigma0", agents), self._per_agent("sigma1", agents)
+
+    def covariance_parts(self, d, agents):
+        s0 = self._per_agent("sigma0", agents)
+        s1 = self._per_agent("sigma1", agents)
+        return np.stack([np.eye(d) * v for v in s0**2 / self.batch]), s1**2 / self.batch
 
     def covariance(self, d, agents, grad_norm=0.0):
         s0 = self._per_agent("sigma0", agents)
@@ -283,7 +369,7 @@ def _cms(rng, alpha):
 
 
 @kernel
-def _stable_sample(rng, g, gn2, p, agent, out):
+def _stable_sample(rng, x, g, gn2, lp, p, agent, state, out):
     # p = [alpha, scales (agents*d)] with the batch factor already folded into the scales
     alpha = p[0]
     d = g.shape[0]
@@ -322,8 +408,15 @@ class AlphaStable(Noise):
         t = _checks.per_agent_table("scale", self.scale, agents, d, allow_zero=True)
         return t * float(self.batch) ** (1.0 / self.alpha - 1.0)
 
-    def pack(self, d, agents):
+    def _pack(self, d, agents):
         return np.concatenate([[float(self.alpha)], self.table(d, agents).ravel()])
+
+    def diagonal_std(self, d, agents):
+        """The S1 scale ``c_j`` of the stable coordinates, batch folded in (not a standard deviation)."""
+        return self.table(d, agents)
+
+    def sign_law(self):
+        return (1, 1.0) if self.alpha == 1.0 else None  # Cauchy is Student-t with nu = 1
 
     def covariance(self, d, agents, grad_norm=0.0):
         if not self.finite_variance:
@@ -337,6 +430,82 @@ class NoNoise(Gaussian):
     """Exact gradients (``sigma = 0``): full-batch gradient descent."""
 
     sigma: float = 0.0
+
+
+# ------------------------------------------------------------------ user-defined
+def _njit_or_none(name, fn, required=True):
+    if fn is None and not required:
+        return None
+    if not hasattr(fn, "py_func"):
+        raise ValueError(f"{name} must be a numba @njit function, got {fn!r}")
+    return fn
+
+
+def _adapt_custom_sample(user):
+    """The protocol kernel around a user's ``sample(rng, x, grad, lp, p, agent, state, out)``."""
+
+    @kernel
+    def sample(rng, x, g, gn2, lp, p, agent, state, out):
+        user(rng, x, g, lp, p, agent, state, out)
+
+    return sample
+
+
+_CUSTOM_SAMPLERS: dict = {}
+
+
+@dataclass(frozen=True, eq=False)
+class Custom(Noise):
+    """A noise model from the user's own numba ``@njit`` function (e.g. in a notebook cell).
+
+    ``sample(rng, x, grad, lp, p, agent, state, out)`` writes the oracle output
+    ``grad + Z`` of agent ``agent`` at the point ``x`` into ``out``; ``lp`` are the
+    landscape's packed parameters (a data set lives there), ``p`` the float vector
+    ``params`` given here (the same for every agent; index it by ``agent`` for per-agent
+    values), ``state`` the agent's own block of ``state_size`` floats (set by ``init(state, p)``
+    at the start of every path, zeros without one). Draw random numbers with
+    ``methods.rng`` (``normal(rng)``, ``uniform(rng)``, ``integers(rng, n)``, ``fill_normal``).
+    ``covariance(d, agents, grad_norm)`` (a Python callable, optional) lets the SDE models use
+    it. Redefining the function and building a new ``Custom`` takes effect at once: compiled
+    code is keyed by the function itself, never by a name.
+    """
+
+    sample_fn: Callable
+    params: tuple | np.ndarray = ()
+    state_size: int = 0
+    init: Callable | None = None
+    covariance_fn: Callable | None = None
+    name: str = "custom"
+
+    def __post_init__(self):
+        _njit_or_none("sample_fn", self.sample_fn)
+        _njit_or_none("init", self.init, required=False)
+        object.__setattr__(self, "params", tuple(float(v) for v in _checks.finite_array("params", self.params).ravel()))
+        _checks.integer("state_size", self.state_size)
+        if self.covariance_fn is not None and not callable(self.covariance_fn):
+            raise ValueError(f"covariance_fn must be callable or None, got {self.covariance_fn!r}")
+
+    @property
+    def kernels(self) -> NoiseKernels:
+        if self.sample_fn not in _CUSTOM_SAMPLERS:
+            _CUSTOM_SAMPLERS[self.sample_fn] = _adapt_custom_sample(self.sample_fn)
+        return NoiseKernels(_CUSTOM_SAMPLERS[self.sample_fn], self.init)
+
+    def state(self, shape):
+        return State(self.state_size, "agent", self.init)
+
+    def structure(self):
+        return (self.uses_grad_norm, self.state_size > 0)
+
+    def _pack(self, d, agents):
+        return np.array(self.params, dtype=np.float64)
+
+    @property
+    def finite_variance(self):
+        return self.covariance_fn is not None
+
+    def covariance(self, d, agents, grad_norm=0.0):
+        return None if self.covariance_fn is None else np.asarray(self.covariance_fn(d, agents, grad_norm), float)
 
 
 def resolve(noise) -> Noise:

@@ -26,10 +26,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from typing import Callable, NamedTuple
+
 from . import _checks, rng as _rng
 from . import compressors as _compressors
 from . import schedules as _schedules
 from ._jit import kernel
+from .component import Component, Shape, State, shape_of
 
 
 @kernel
@@ -43,8 +46,14 @@ def _zero_init(state, p):
         state[j] = 0.0
 
 
-class Optimizer:
-    """Base class: ``lr``, ``schedule``, ``agents``, per-agent ``compressor``."""
+class OptimizerKernels(NamedTuple):
+    update: Callable  # update(x, v, state, k, lr_k, p), in place on x and state
+    init: Callable    # init(state, p)
+
+
+class Optimizer(Component):
+    """Base class: ``lr``, ``schedule``, ``agents``, per-agent ``compressor``; the server rule is
+    a component (``methods.component``) holding the compressor and the schedule as children."""
 
     lr: float
     schedule: _schedules.Schedule
@@ -53,7 +62,7 @@ class Optimizer:
     _init = staticmethod(_no_init)
 
     def _validate_common(self):
-        _checks.positive("lr", self.lr)
+        object.__setattr__(self, "lr", _checks.positive("lr", self.lr))  # a float: SGD(lr=1) is SGD(lr=1.0)
         _checks.integer("agents", self.agents, minimum=1)
         object.__setattr__(self, "schedule", _schedules.resolve(self.schedule))
         comp = _compressors.resolve(self.compressor)
@@ -61,31 +70,78 @@ class Optimizer:
             raise ValueError(f"compressor has {comp.n_values} per-agent parameters but agents = {self.agents}")
         object.__setattr__(self, "compressor", comp)
 
-    # --- what the engine composes
+    def _floats(self, *names):
+        """Store the named fields as Python floats (validated by the caller)."""
+        for nm in names:
+            object.__setattr__(self, nm, float(getattr(self, nm)))
+
+    # --- the component protocol
+    @property
+    def kernels(self) -> OptimizerKernels:
+        return OptimizerKernels(type(self)._update, type(self)._init)
+
+    def children(self):
+        return (self.compressor, self.schedule)
+
+    def rule_key(self):
+        """The key of the server rule alone (its kernels), without compressor and schedule."""
+        return tuple(self.kernels)
+
     def state_size(self, d: int) -> int:
+        """Floats of server state per path."""
         return 0
 
-    def pack(self) -> np.ndarray:
+    def state(self, shape) -> State:
+        shape = shape_of(shape)
+        return State(self.state_size(shape.d), "path", self.kernels.init)
+
+    def _pack(self) -> np.ndarray:
         return np.zeros(0)
 
-    def pack_for(self, steps: int) -> np.ndarray:
-        """The parameters the engine passes for a run of ``steps`` iterations: ``pack()``, plus
-        whatever per-iteration constants an update can precompute once for all paths."""
-        return self.pack()
+    def _pack_steps(self, steps: int) -> np.ndarray:
+        """Per-iteration constants an update can precompute once for all paths (appended)."""
+        return np.zeros(0)
 
-    def kernel_key(self):
-        return type(self)._update
+    def pack(self, shape=None) -> np.ndarray:
+        """The server rule's parameters; for a ``Shape`` with ``steps > 0``, followed by whatever
+        per-iteration constants the update precomputes for a run of that many iterations."""
+        base = np.ascontiguousarray(self._pack(), dtype=np.float64)
+        if shape is None or shape.steps == 0:
+            return base
+        return np.ascontiguousarray(np.concatenate([base, self._pack_steps(shape.steps)]), dtype=np.float64)
+
+    def pack_for(self, steps: int) -> np.ndarray:
+        """``pack`` for a run of ``steps`` iterations (the name before the component protocol)."""
+        return self.pack(Shape(1, self.agents, steps))
 
     def update_kernel(self):
-        return type(self)._update
+        return self.kernels.update
 
     def init_kernel(self):
-        return type(self)._init
+        return self.kernels.init
+
+    def layout(self, d: int):
+        """The flat per-path state: ``(server, compressor, total)`` with ``server = (offset, State)``
+        and ``compressor = (offset, State)`` (its block for agent ``a`` at ``offset + a * size``)."""
+        shape = Shape(d, self.agents)
+        s = self.state(shape)
+        c = self.compressor.state(shape)
+        return (0, s), (s.total(self.agents), c), s.total(self.agents) + c.total(self.agents)
 
     # --- Python access to the same compiled step
     def init_state(self, d: int) -> np.ndarray:
-        state = np.empty(self.state_size(d))
-        self.init_kernel()(state, self.pack())
+        """The flat per-path state at the start of a run: the server's, then each agent's
+        compressor block."""
+        (so, s), (co, c), total = self.layout(d)
+        state = np.empty(total)
+        self.kernels.init(state[so:so + s.size], self.pack())
+        cp = self.compressor.pack(d, self.agents)
+        for a in range(self.agents):
+            blk = state[co + a * c.size: co + (a + 1) * c.size]
+            if c.init is None:
+                blk[:] = 0.0
+            else:
+                c.init(blk, cp)
         return state
 
     def step(self, x, g, state=None, k: int = 0, *, rng=None, exact_grad=None):
@@ -93,7 +149,8 @@ class Optimizer:
 
         ``g`` is the stochastic gradient, shape ``(d,)`` for one agent or
         ``(agents, d)`` (one row per agent). Random compressors draw from ``rng``.
-        ``exact_grad`` only matters for a gradient-normalised schedule with
+        ``state`` is the flat state of ``init_state`` (server, then per-agent compressor
+        blocks). ``exact_grad`` only matters for a gradient-normalised schedule with
         ``source="oracle"`` (default: the aggregated direction).
         """
         g = _checks.finite_array("g", g)
@@ -105,9 +162,10 @@ class Optimizer:
         x = _checks.finite_array("x", x, ndim=1)
         if x.shape != (d,):
             raise ValueError(f"x must have shape ({d},), got {x.shape}")
+        (so, s), (co, c), total = self.layout(d)
         state = self.init_state(d) if state is None else np.array(state, dtype=np.float64)
-        if state.shape != (self.state_size(d),):
-            raise ValueError(f"state must have shape ({self.state_size(d)},), got {state.shape}")
+        if state.shape != (total,):
+            raise ValueError(f"state must have shape ({total},), got {state.shape}")
         k = _checks.integer("k", k)
         rng = _rng.from_user(rng)
         comp = self.compressor
@@ -116,13 +174,13 @@ class Optimizer:
         t = np.empty(d)
         cp = comp.pack(d, self.agents)
         for i, row in enumerate(g):
-            comp.compress_kernel()(rng, row, cp, i, iwork, t)
+            comp.kernels.compress(rng, row, cp, i, state[co + i * c.size: co + (i + 1) * c.size], iwork, t)
             direction += t
         direction /= self.agents
         eg = direction if exact_grad is None else np.asarray(exact_grad, dtype=float)
-        lr_k = self.lr * self.schedule.factor_kernel()(k, eg, direction, self.schedule.pack())
+        lr_k = self.lr * self.schedule.kernels.factor(k, eg, direction, self.schedule.pack())
         x_next = x.copy()
-        self.update_kernel()(x_next, direction, state, k, lr_k, self.pack())
+        self.kernels.update(x_next, direction, state[so:so + s.size], k, lr_k, self.pack())
         return x_next, state
 
     def describe(self) -> str:
@@ -226,8 +284,9 @@ class ClippedSGD(Optimizer):
     def __post_init__(self):
         self._validate_common()
         _checks.positive("clip", self.clip)
+        self._floats("clip")
 
-    def pack(self):
+    def _pack(self):
         return np.array([float(self.clip)])
 
 
@@ -293,11 +352,12 @@ class RMSprop(Optimizer):
         _checks.positive("eps", self.eps, allow_zero=True)
         _checks.positive("weight_decay", self.weight_decay, allow_zero=True)
         _checks.positive("v0", self.v0, allow_zero=True)
+        self._floats("alpha", "eps", "weight_decay", "v0")
 
     def state_size(self, d):
         return d
 
-    def pack(self):
+    def _pack(self):
         return np.array([self.alpha, self.eps, self.weight_decay, 1.0 if self.decoupled else 0.0, self.v0])
 
     @classmethod
@@ -414,17 +474,18 @@ class Adam(Optimizer):
         object.__setattr__(self, "betas", (float(self.betas[0]), float(self.betas[1])))
         _checks.positive("eps", self.eps, allow_zero=True)
         _checks.positive("weight_decay", self.weight_decay, allow_zero=True)
+        self._floats("eps", "weight_decay")
 
     def state_size(self, d):
         return 2 * d
 
-    def pack(self):
+    def _pack(self):
         return np.array([self.betas[0], self.betas[1], self.eps, self.weight_decay, 1.0 if self.decoupled else 0.0])
 
-    def pack_for(self, steps: int) -> np.ndarray:
-        """``pack()`` followed by the bias corrections of iterations ``0..steps-1`` (computed once
-        per run by the same compiled expression, so the numbers are identical)."""
-        return np.concatenate([self.pack(), _adam_bias_table(self.betas[0], self.betas[1], steps)])
+    def _pack_steps(self, steps: int) -> np.ndarray:
+        """The bias corrections of iterations ``0..steps-1`` (computed once per run by the same
+        compiled expression as the update's fallback, so the numbers are identical)."""
+        return _adam_bias_table(self.betas[0], self.betas[1], steps)
 
     @classmethod
     def from_rho(cls, lr, rho1, rho2, **kw):
@@ -444,6 +505,51 @@ class AdamW(Adam):
 
     weight_decay: float = 0.01
     decoupled = True
+
+
+# ------------------------------------------------------------------ user-defined
+@dataclass(frozen=True, eq=False)
+class Custom(Optimizer):
+    """A server rule from the user's own numba ``@njit`` functions (e.g. in a notebook cell).
+
+    ``update(x, v, state, k, lr_k, p)`` moves ``x`` in place given the aggregated direction
+    ``v``, the iteration ``k`` and the step ``lr_k = lr * eta_k``; ``state`` is the path's block
+    of ``state_size`` floats (an int, or a callable of ``d``), set by ``init(state, p)`` at the
+    start of every path (zeros without one); ``p`` is the float vector ``params``. Agents,
+    compressor and schedule work as for every other optimizer. Compiled code is keyed by the
+    functions themselves, so a redefined function takes effect at once.
+    """
+
+    update: Callable = None
+    init: Callable | None = None
+    state_size_: int | Callable = 0
+    params: tuple | np.ndarray = ()
+    lr: float = 0.01
+    schedule: _schedules.Schedule | str | None = None
+    agents: int = 1
+    compressor: _compressors.Compressor | str | None = None
+    name: str = "custom"
+
+    def __post_init__(self):
+        self._validate_common()
+        if not hasattr(self.update, "py_func"):
+            raise ValueError(f"update must be a numba @njit function, got {self.update!r}")
+        if self.init is not None and not hasattr(self.init, "py_func"):
+            raise ValueError(f"init must be a numba @njit function or None, got {self.init!r}")
+        object.__setattr__(self, "params", tuple(float(v) for v in _checks.finite_array("params", self.params).ravel()))
+        if not callable(self.state_size_):
+            _checks.integer("state_size_", self.state_size_)
+
+    @property
+    def kernels(self):
+        return OptimizerKernels(self.update, self.init if self.init is not None else _zero_init)
+
+    def state_size(self, d):
+        n = self.state_size_(d) if callable(self.state_size_) else self.state_size_
+        return _checks.integer("state_size_", n)
+
+    def _pack(self):
+        return np.array(self.params, dtype=np.float64)
 
 
 _BY_NAME = {

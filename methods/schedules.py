@@ -7,6 +7,8 @@ by ``eta_t``. Kernel signature:
 
 ``grad`` is the exact gradient at ``x_k`` and ``direction`` the aggregated stochastic
 direction the optimizer is about to use (only the normalised schedule looks at them).
+Every schedule is a component (``methods.component``); ``schedules.Custom`` takes the user's own
+``@njit`` factor.
 """
 from __future__ import annotations
 
@@ -15,28 +17,41 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from typing import Callable, NamedTuple
+
 from . import _checks
 from ._jit import inline_kernel, kernel
+from .component import Component
 
 
-class Schedule:
-    """Base class."""
+class ScheduleKernels(NamedTuple):
+    factor: Callable  # factor(k, grad, direction, p) -> float
 
-    def pack(self) -> np.ndarray:
+
+class Schedule(Component):
+    """Base class (a stateless component of ``methods.component``'s protocol)."""
+
+    @property
+    def kernels(self) -> ScheduleKernels:
+        return ScheduleKernels(type(self)._factor)
+
+    def pack(self, shape=None) -> np.ndarray:
+        """The parameters (a schedule's do not depend on the problem shape)."""
+        return np.ascontiguousarray(self._pack(), dtype=np.float64)
+
+    def _pack(self) -> np.ndarray:
         return np.zeros(0)
 
-    def kernel_key(self):
-        return type(self).__name__
-
     def factor_kernel(self):
-        return type(self)._factor
+        """The compiled ``factor`` (the name before the component protocol)."""
+        return self.kernels.factor
 
     def __call__(self, k, grad=None, direction=None) -> float:
         """``eta_k`` from Python (``grad``/``direction`` only matter for ``GradNormalized``)."""
         k = _checks.integer("k", k)
         g = np.zeros(1) if grad is None else np.asarray(grad, dtype=float)
         v = g if direction is None else np.asarray(direction, dtype=float)
-        return float(self.factor_kernel()(k, g, v, self.pack()))
+        return float(self.kernels.factor(k, g, v, self.pack()))
 
 
 @inline_kernel
@@ -78,7 +93,7 @@ class Inverse(Schedule):
     def __post_init__(self):
         _checks.positive("power", self.power)
 
-    def pack(self):
+    def _pack(self):
         return np.array([float(self.power)])
 
 
@@ -102,7 +117,7 @@ class Cosine(Schedule):
         _checks.integer("total", self.total, minimum=1)
         _checks.in_interval("final", self.final, 0.0, 1.0, closed_hi=True)
 
-    def pack(self):
+    def _pack(self):
         return np.array([float(self.total), float(self.final)])
 
 
@@ -123,7 +138,7 @@ class Step(Schedule):
         _checks.integer("every", self.every, minimum=1)
         _checks.in_interval("gamma", self.gamma, 0.0, 1.0, closed_lo=False, closed_hi=True)
 
-    def pack(self):
+    def _pack(self):
         return np.array([float(self.every), float(self.gamma)])
 
 
@@ -165,13 +180,15 @@ class GradNormalized(Schedule):
         if self.base is not None and not isinstance(self.base, (Constant, InvSqrt)):
             raise ValueError("base must be None, Constant() or InvSqrt()")
 
-    def kernel_key(self):
-        return ("GradNormalized", type(self.base).__name__)
+    @property
+    def kernels(self):
+        base = self.base if self.base is not None else Constant()
+        return ScheduleKernels(_gradnorm_with(base.kernels.factor))
 
-    def factor_kernel(self):
-        return _gradnorm_with(type(self.base) if self.base is not None else Constant)
+    def children(self):
+        return () if self.base is None else (self.base,)
 
-    def pack(self):
+    def _pack(self):
         return np.array([self.c, self.a, self.b, 1.0, 0.0 if self.source == "stochastic" else 1.0])
 
     @classmethod
@@ -201,16 +218,40 @@ class GradNormalized(Schedule):
 _GN: dict = {}
 
 
-def _gradnorm_with(base_cls):
-    if base_cls not in _GN:
-        base = base_cls._factor
+def _gradnorm_with(base):
+    """``base_k * c / (a + b ||g||)`` for a parameter-free base factor (one kernel per base)."""
+    if base not in _GN:
 
         @kernel
         def factor(k, g, v, p):
             return base(k, g, v, p) * _gradnorm(k, g, v, p)
 
-        _GN[base_cls] = factor
-    return _GN[base_cls]
+        _GN[base] = factor
+    return _GN[base]
+
+
+@dataclass(frozen=True, eq=False)
+class Custom(Schedule):
+    """A schedule from the user's own numba ``@njit`` function ``factor(k, grad, direction, p)``
+    returning ``eta_k`` (``grad``: the exact gradient at ``x_k``; ``direction``: the aggregated
+    stochastic direction; ``p``: the float vector ``params``). The SDE models evaluate it with
+    ``grad = direction`` = the exact gradient. Compiled code is keyed by the function itself."""
+
+    factor_fn: Callable = None
+    params: tuple | np.ndarray = ()
+    name: str = "custom"
+
+    def __post_init__(self):
+        if not hasattr(self.factor_fn, "py_func"):
+            raise ValueError(f"factor_fn must be a numba @njit function, got {self.factor_fn!r}")
+        object.__setattr__(self, "params", tuple(float(v) for v in _checks.finite_array("params", self.params).ravel()))
+
+    @property
+    def kernels(self):
+        return ScheduleKernels(self.factor_fn)
+
+    def _pack(self):
+        return np.array(self.params, dtype=np.float64)
 
 
 _BY_NAME = {"constant": Constant, "inv_sqrt": InvSqrt, "inverse": Inverse, "cosine": Cosine, "step": Step}

@@ -29,11 +29,12 @@ import math
 
 import numpy as np
 
-from methods import noise as N
+from methods import compressors as C
 from methods import optimizers as O
 from methods._jit import kernel
 
 from .base import SDEModel
+from .registry import register
 
 KINDS = {"classic": 0, "malladi": 1}
 # p layout: [malladi flag, rho1 (or c1), rho2 (or c2), eps (or eps0), theta, sqrt(eta) (or sigma0), sd (d)]
@@ -117,12 +118,12 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
         raise ValueError(f"kind must be one of {sorted(KINDS)} for RMSprop/Adam, got {kind!r}")
     if optimizer.agents != 1:
         raise ValueError("optimizer: adaptive SDE models are single-agent (agents = 1)")
-    if type(optimizer.compressor).__name__ != "Identity":
+    if not isinstance(optimizer.compressor, C.Identity):
         raise ValueError("optimizer: adaptive SDE models take no compressor")
     if optimizer.weight_decay and not optimizer.decoupled:
         raise ValueError("optimizer: coupled (L2) weight decay has no SDE model here; use AdamW / RMSpropW")
     d = landscape.d
-    if isinstance(noise, N.AffineVariance):
+    if noise.affine_variance(1) is not None:
         raise ValueError("noise: adaptive SDE models need a constant diagonal covariance (Gaussian, Student-t nu > 2)")
     cov = noise.covariance(d, 1)
     if cov is None:
@@ -165,3 +166,6 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     return SDEModel(method=name, kind=kind, landscape=landscape, noise=noise, optimizer=optimizer, params=p,
                     step=step, key=("adaptive", is_adam, grad), state_dim=n, noise_dim=d, work_size=d,
                     time_per_step=h, provenance=prov, source=source, formula=formula, y0_tail=tail)
+
+
+register("adaptive", kinds=tuple(KINDS), build=build, matches=lambda opt: isinstance(opt, (O.Adam, O.RMSprop)))

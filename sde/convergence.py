@@ -24,6 +24,7 @@ import numpy as np
 from scipy import stats
 
 from methods import _checks
+from methods.timegrid import TimeGrid
 from methods._jit import kernel
 from methods.rng import fill_normal
 from methods.parallel import resolve_seed, run_chunks
@@ -173,8 +174,10 @@ def em_order(problem: ExactProblem | None = None, *, T: float = 1.0, levels=(4, 
 def weak_error_vs_eta(make_optimizer, landscape, noise=None, *, x0, T: float, etas, kind: str = "classic",
                       paths: int = 20_000, seed=0, refine: int = 8, sde_exact=None, discrete_exact=None,
                       level: float = 0.95) -> OrderFit:
-    """Weak error ``|E f(x_{T/eta}) - E f(X_T)|`` between a discrete method and its SDE model
-    as ``eta`` shrinks, with the fitted order and its confidence interval.
+    """Weak error ``|E f(x_n) - E f(X_T)|`` between a discrete method and its SDE model as
+    ``eta`` shrinks, with the fitted order and its confidence interval. ``T`` is SDE time and
+    ``n = T / h`` iterations, ``h`` the model's time per iteration (``eta``; ``eta^2`` for
+    Malladi's models, ``methods.timegrid``).
 
     ``make_optimizer(eta)`` builds the method for a step ``eta``. Each side is a Monte Carlo
     estimate (``methods.simulate``; ``sde.integrate`` with ``refine`` EM steps per iteration)
@@ -193,9 +196,14 @@ def weak_error_vs_eta(make_optimizer, landscape, noise=None, *, x0, T: float, et
     err, se = [], []
     for i, eta in enumerate(etas):
         opt = make_optimizer(float(eta))
-        steps = int(round(T / eta))
-        if abs(steps * eta - T) > 1e-9 * T:
-            raise ValueError(f"etas: T = {T} must be a whole number of steps of {eta}")
+        m = model(opt, landscape, noise, kind=kind)
+        # T is SDE time: one iteration is m.time_per_step of it (eta, or eta^2 for Malladi's models)
+        grid = TimeGrid(m.time_per_step)
+        try:
+            steps = grid.steps(T, name="T")
+        except ValueError:
+            raise ValueError(f"etas: T = {T} must be a whole number of iterations of SDE time "
+                             f"{grid.time_per_step:g} (eta = {eta})") from None
         if discrete_exact is not None:
             d_mean, d_se = float(discrete_exact(eta, T)), 0.0
         else:
@@ -204,7 +212,7 @@ def weak_error_vs_eta(make_optimizer, landscape, noise=None, *, x0, T: float, et
         if sde_exact is not None:
             s_mean, s_se = float(sde_exact(eta, T)), 0.0
         else:
-            r = integrate(model(opt, landscape, noise, kind=kind), x0=x0, t_end=steps * eta, paths=paths,
+            r = integrate(m, x0=x0, t_end=grid.horizon(steps), paths=paths,
                           seed=seed + 2 * i + 1, refine=refine, save_at=np.array([steps]))
             s_mean, s_se = float(r.mean()[-1]), float(r.stderr()[-1])
         err.append(abs(d_mean - s_mean))

@@ -23,6 +23,7 @@ from methods._jit import inline_kernel
 from methods.parallel import private_empty
 from methods.engine import check_run_options, initial_point, run_paths, save_grid, store_save_point
 from methods.run import Run
+from methods.timegrid import TimeGrid
 from methods.noise import _cms
 from methods.rng import fill_normal
 from methods.schedules import GradNormalized
@@ -88,10 +89,10 @@ def _kernel_for(model: SDEModel, refine: int = 1):
     needs_grad = isinstance(sched, GradNormalized)
     stable = model.driving_alpha < 2.0
     refined = refine > 1
-    key = (model.key, model.step, lk.value, lk.grad, sched.kernel_key(), needs_grad, stable, refined)
+    key = (model.key, model.step, lk.value, lk.grad, sched.key(), needs_grad, stable, refined)
     with _LOCK:
         if key not in _KERNELS:
-            _KERNELS[key] = _build(model.step, lk.value, lk.grad, sched.factor_kernel(), needs_grad, stable, refined)
+            _KERNELS[key] = _build(model.step, lk.value, lk.grad, sched.kernels.factor, needs_grad, stable, refined)
         return _KERNELS[key]
 
 
@@ -107,29 +108,26 @@ def integrate(model: SDEModel, *, x0, t_end: float, paths: int = 1024, seed=0, r
     """
     if not isinstance(model, SDEModel):
         raise ValueError(f"model must be an sde.SDEModel (from sde.model(...)), got {model!r}")
-    t_end = _checks.positive("t_end", t_end)
-    h = model.time_per_step
+    grid = TimeGrid(model.time_per_step)
+    h = grid.time_per_step
     if dt is not None:
         if refine is not None:
             raise ValueError("dt and refine are exclusive: give one")
         dt = _checks.positive("dt", dt)
-        m = h / dt
-        refine = int(round(m))
-        if refine < 1 or abs(m - refine) > 1e-9 * max(1.0, m):
-            raise ValueError(f"dt = {dt} must divide the time per iteration {h:g} (lr, or lr^2 for Malladi's models)")
+        try:
+            refine = TimeGrid(dt).steps(h)
+        except ValueError:
+            raise ValueError(f"dt = {dt} must divide the time per iteration {h:g} (lr, or lr^2 for Malladi's "
+                             "models)") from None
     refine = 1 if refine is None else _checks.integer("refine", refine, minimum=1)
-    steps_f = t_end / h
-    steps = int(round(steps_f))
-    if steps < 1 or abs(steps_f - steps) > 1e-9 * max(1.0, steps_f):
-        raise ValueError(f"t_end = {t_end} must be a positive multiple of the time per iteration {h:g} "
-                         f"(got {steps_f:.6g} iterations)")
+    steps = grid.steps(t_end)
     paths, seed, threads, blowup = check_run_options(paths, seed, threads, blowup)
     d = model.d
     x0 = initial_point(x0, d)
     y0 = model.initial_state(x0)
     saves = save_grid(steps, save_every, save_at)
     lp = np.ascontiguousarray(model.landscape.params(), dtype=np.float64)
-    sp = np.ascontiguousarray(model.optimizer.schedule.pack(), dtype=np.float64)
+    sp = model.optimizer.schedule.pack()
     p = np.ascontiguousarray(model.params, dtype=np.float64)
     run_chunk = _kernel_for(model, refine)
     dt = h / refine
@@ -145,5 +143,5 @@ def integrate(model: SDEModel, *, x0, t_end: float, paths: int = 1024, seed=0, r
     config = {"model": f"{model.method} [{model.kind}] ({model.provenance}; {model.source})",
               "formula": model.formula, "landscape": model.landscape, "optimizer": model.optimizer,
               "noise": model.noise, "x0": x0, "refine": refine, "dt": dt}
-    return Run(t=saves * h, step=saves, loss=loss, grad_norm=gn, diverged_at=div, seed=seed, config=config,
+    return Run(t=grid.times(saves), step=saves, loss=loss, grad_norm=gn, diverged_at=div, seed=seed, config=config,
                iterates=xs, engine=f"sde:{model.kind}")

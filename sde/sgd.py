@@ -34,9 +34,10 @@ from methods import noise as N
 from methods._jit import inline_kernel, kernel
 
 from .base import SDEModel, euler_maruyama, euler_maruyama_diag
+from .registry import register
 
 KINDS = {"classic": 0.0, "second_order": -0.5, "corrected": 0.5, "levy": 0.0}
-_COMP = {C.Identity: 0, C.Bernoulli: 1, C.RandK: 2}
+_FORMS = {"zero": 0, "diagonal": 1, "randk": 2}  # Compressor.covariance_form -> the diffusion kernel's code
 
 # p layout: [eta, N, c, omega_bar, comp_type, b1, b2, body]
 #   diagonal: b1 = mean (1 + omega_i) B_i, body = a_j = mean_i (1 + omega_i) S_i,jj (additive: sqrt of it)
@@ -212,7 +213,7 @@ def _build_levy(landscape, optimizer, noise) -> SDEModel:
     SGD, Simsekli et al.; with dt = lr it is the discrete chain in law)."""
     if not isinstance(noise, N.AlphaStable):
         raise ValueError("kind 'levy' needs methods.noise.AlphaStable noise")
-    if optimizer.agents != 1 or type(optimizer.compressor) is not C.Identity:
+    if optimizer.agents != 1 or not isinstance(optimizer.compressor, C.Identity):
         raise ValueError("optimizer: kind 'levy' models single-agent SGD without compression")
     d, eta, alpha = landscape.d, optimizer.lr, float(noise.alpha)
     c = noise.table(d, 1)[0] * eta ** (1.0 - 1.0 / alpha)
@@ -226,19 +227,15 @@ def _build_levy(landscape, optimizer, noise) -> SDEModel:
 
 
 def _noise_covariance(noise, d, agents):
-    """Per-agent ``(S_i (agents, d, d), B_i (agents,))`` with ``S_i(x) = S_i + B_i ||grad f||^2 I``,
-    or a clear refusal."""
-    if isinstance(noise, N.AffineVariance):
-        s0 = noise._per_agent("sigma0", agents)
-        s1 = noise._per_agent("sigma1", agents)
-        return np.stack([np.eye(d) * v for v in s0**2 / noise.batch]), s1**2 / noise.batch
-    cov = noise.covariance(d, agents)
-    if cov is None:
+    """Per-agent ``(S_i (agents, d, d), B_i (agents,))`` with ``S_i(x) = S_i + B_i ||grad f||^2 I``
+    (the noise model's own ``covariance_parts``), or a clear refusal."""
+    parts = noise.covariance_parts(d, agents)
+    if parts is None:
         raise ValueError(
             f"noise {noise!r} has infinite covariance: SGD-type SDE models need a finite one "
             "(Student-t needs nu > 2; alpha-stable needs alpha = 2). Sign-based methods have SDEs for any nu."
         )
-    return np.asarray(cov, dtype=float), np.zeros(agents)
+    return parts
 
 
 def build(landscape, optimizer, noise, kind: str) -> SDEModel:
@@ -249,15 +246,16 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     d = landscape.d
     agents = optimizer.agents
     comp = optimizer.compressor
-    if type(comp) not in _COMP:
+    form = comp.covariance_form(d, agents)
+    if form is None or form[0] not in _FORMS:
         raise ValueError(
             f"compressor {comp!r} has no closed-form covariance: SGD-type SDE models support "
-            "Identity, Bernoulli and RandK"
+            "Identity, Bernoulli and RandK (any compressor whose covariance_form is zero, diagonal or randk)"
         )
     S, B = _noise_covariance(noise, d, agents)
-    om = comp.omegas(d, agents)
+    ctype = _FORMS[form[0]]
+    om = np.zeros(agents) if ctype == 0 else np.asarray(form[1], dtype=float)
     omega = float(om.mean())
-    ctype = _COMP[type(comp)]
     diagonal = ctype in (0, 1) and all(np.allclose(Si, np.diag(np.diag(Si))) for Si in S)
     additive = diagonal and omega == 0.0 and not np.any(B)
     if diagonal:
@@ -289,3 +287,12 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
                     step=step, key=("sgd", lk.grad, lk.hvp, lk.coord_grad, diffuse), state_dim=d, noise_dim=d,
                     work_size=(d if KINDS[kind] == 0.0 else 2 * d) if additive else 4 * d, time_per_step=optimizer.lr, provenance=provenance, source=source,
                     formula=formula)
+
+
+def _is_sgd_family(optimizer) -> bool:
+    from methods import optimizers as O
+
+    return type(optimizer) is O.SGD and not isinstance(optimizer.compressor, C.Sign)
+
+
+register("sgd", kinds=tuple(KINDS), build=build, matches=_is_sgd_family)

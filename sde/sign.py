@@ -27,6 +27,7 @@ from methods import noise as N
 from methods._jit import kernel
 
 from .base import SDEModel, euler_maruyama_diag
+from .registry import register
 from .special import sign_mean_gauss, sign_mean_t, slope
 
 KINDS = {"classic": 0, "corrected": 1, "phase1": 2, "phase2": 3, "phase3": 4}
@@ -111,17 +112,11 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)} for sign-based methods, got {kind!r}")
     d, agents = landscape.d, optimizer.agents
-    if isinstance(noise, N.StudentT):
-        if noise.batch != 1 and noise.nu != 1.0:
-            raise ValueError("noise: the sign drift of an average of Student-t draws has no closed form; use batch=1 "
-                             "(or nu = 1, whose average is again Cauchy)")
-        law, nu, table = 1, float(noise.nu), noise.table(d, agents)
-    elif isinstance(noise, N.AlphaStable) and noise.alpha == 1.0:
-        law, nu, table = 1, 1.0, noise.table(d, agents)  # Cauchy
-    elif type(noise) in (N.Gaussian, N.NoNoise):
-        law, nu, table = 0, math.inf, noise.table(d, agents)
-    else:
+    law_nu = noise.sign_law()
+    if law_nu is None:
         raise ValueError(f"noise {noise!r}: sign SDE models need independent Gaussian, Student-t or Cauchy coordinates")
+    law, nu = law_nu
+    table = noise.diagonal_std(d, agents)
     if np.any(table <= 0):
         raise ValueError("noise: sign SDE models need sigma > 0 for every agent and coordinate (sigma = 0 is SignGD)")
     if kind == "phase2" and law != 0:
@@ -148,3 +143,13 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     return SDEModel(method=name, kind=kind, landscape=landscape, noise=noise, optimizer=optimizer, params=p,
                     step=step, key=("sign", lk.grad, lk.hvp), state_dim=d, noise_dim=d, work_size=2 * d + 4 * d,
                     time_per_step=optimizer.lr, provenance=provenance, source=source, formula=formula)
+
+
+def _is_sign_family(optimizer) -> bool:
+    from methods import compressors as C
+    from methods import optimizers as O
+
+    return type(optimizer) is O.SGD and isinstance(optimizer.compressor, C.Sign)
+
+
+register("sign", kinds=tuple(KINDS), build=build, matches=_is_sign_family)

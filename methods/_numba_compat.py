@@ -1,0 +1,84 @@
+"""Every use of numba's private internals, in one module, behind one switch.
+
+The package runs on numba's public API alone; three private pieces make it faster, and all
+of them live here:
+
+1. ``njit(_nrt=False)``: chunk kernels compiled without reference counting (no atomic
+   increments in the hot loops; about 10-15% of the EM benchmark), ``methods._jit.ChunkKernel``;
+2. ``Dispatcher._compiler._failed_cache``: cleared when such a build fails, so the
+   reference-counted build of the same kernel can type its callees again (``forget_failures``);
+3. ``numba.core.caching`` (``_CacheLocator``, ``CompileResultCacheImpl``, ``FunctionCache``) and
+   ``Dispatcher._cache``: the on-disk kernel cache keyed by the package sources
+   (``methods._cache``).
+
+``SDE_WORKBENCH_NUMBA_INTERNALS=off`` (or ``0``, ``false``, ``no``) turns all three off: every
+kernel is compiled the public way (with reference counting) and the on-disk cache is off.
+Results are identical either way; only speed and first-call latency change. The tested
+numba range is pinned in ``pyproject.toml``; a numba without these internals falls back to
+the public path by itself (each use catches the failure).
+"""
+from __future__ import annotations
+
+import os
+import types
+
+from numba import njit
+from numba.core.dispatcher import Dispatcher
+
+ENABLED = os.environ.get("SDE_WORKBENCH_NUMBA_INTERNALS", "on").strip().lower() not in ("0", "off", "false", "no")
+
+
+def njit_without_nrt(**options):
+    """``njit`` compiling without numba's reference counting (private option ``_nrt``), or
+    ``None`` when the internals are switched off."""
+    if not ENABLED:
+        return None
+    return njit(_nrt=False, **options)
+
+
+def forget_failures(fn):
+    """numba remembers that a callee failed to type (here: for want of NRT) and would refuse
+    it to the NRT build too; forget those failures so that the callee is compiled again."""
+    for d in _compiled_callees(fn, {}).values():
+        failed = getattr(getattr(d, "_compiler", None), "_failed_cache", None)
+        if failed is not None:
+            failed.clear()
+
+
+def _compiled_callees(fn, seen):
+    """The numba dispatchers ``fn`` calls, directly or not: those it captures in its closure
+    and those it names as globals (``f(...)`` or ``module.f(...)``)."""
+    names = fn.__code__.co_names
+    found = [c for c in map(_cell, fn.__closure__ or ()) if isinstance(c, Dispatcher)]
+    for name in names:
+        obj = fn.__globals__.get(name)
+        if isinstance(obj, Dispatcher):
+            found.append(obj)
+        elif isinstance(obj, types.ModuleType):
+            found += [a for a in (getattr(obj, n, None) for n in names) if isinstance(a, Dispatcher)]
+    for d in found:
+        if id(d) not in seen:
+            seen[id(d)] = d
+            _compiled_callees(d.py_func, seen)
+    return seen
+
+
+def _cell(c):
+    try:
+        return c.cell_contents
+    except ValueError:  # an empty cell
+        return None
+
+
+def caching_module():
+    """``numba.core.caching`` (private), or ``None`` when the internals are switched off."""
+    if not ENABLED:
+        return None
+    from numba.core import caching
+
+    return caching
+
+
+def attach_cache(dispatcher, cache) -> None:
+    """Give ``dispatcher`` the on-disk cache ``cache`` (numba's private ``_cache`` slot)."""
+    dispatcher._cache = cache
