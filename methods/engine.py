@@ -13,7 +13,6 @@ and records ``f(x_k) - f_star`` and ``||grad f(x_k)||`` at the save points.
 """
 from __future__ import annotations
 
-import math
 import threading
 
 import numpy as np
@@ -23,175 +22,95 @@ from . import compressors as _compressors
 from . import landscapes as _landscapes
 from . import noise as _noise
 from . import optimizers as _optimizers
-from .parallel import private_empty, resolve_seed, run_chunks
 from .component import Shape
+from .core import (check_run_options, chunk_kernel, initial_point, run_model, run_paths,  # noqa: F401
+                   save_grid, store_save_point)
+from .parallel import private_empty
 from .run import Run
 from .timegrid import TimeGrid
-from ._cache import cached_kernel
-from ._jit import inline_kernel, kernel
+from ._jit import inline_kernel
 
 _KERNELS: dict = {}
 _KERNELS_LOCK = threading.Lock()
 
 
-@kernel
-def _mark_diverged(si, i, k, out_loss, out_gn, out_x, out_div, record_x):
-    out_div[i] = k
-    for r in range(si, out_loss.shape[0]):
-        out_loss[r, i] = np.inf
-        out_gn[r, i] = np.inf
-        if record_x:
-            for j in range(out_x.shape[2]):
-                out_x[r, i, j] = np.nan
+def discrete_model(value, grad, sample, compress, factor, update, init, comp_init, noise_init, fused, needs_gn2):
+    """The discrete method as a model of the Monte Carlo core (``methods.core``): ``(start,
+    advance, observe)`` over the chunk tuple ``m`` of ``_buffers``. ``fused``: one agent,
+    identity compressor (the oracle output is the direction, no copy). ``needs_gn2``: the noise
+    reads ||grad f||^2. ``comp_init`` / ``noise_init``: the per-agent state inits (``None``: zeros).
 
-
-@inline_kernel
-def store_save_point(si, i, k, x, g, loss, blowup, out_loss, out_gn, out_x, out_div, record_x):
-    """Record save point ``si`` of path ``i`` (iteration ``k``); if the path has diverged (loss
-    NaN/inf or above ``blowup``, or an infinite gradient) mark it, fill the remaining save
-    points (+inf; NaN iterates) and return True. Shared by both engines; inlined (a call
-    with this many array arguments cost about 0.3 ns per scalar update at 100 saves in 500
-    steps), the rare divergence branch is not."""
-    gn2 = 0.0
-    for j in range(g.shape[0]):
-        gn2 += g[j] * g[j]
-    out_loss[si, i] = loss
-    out_gn[si, i] = math.sqrt(gn2)
-    if record_x:
-        for j in range(x.shape[0]):
-            out_x[si, i, j] = x[j]
-    if loss <= blowup and gn2 < np.inf:
-        return False
-    _mark_diverged(si, i, k, out_loss, out_gn, out_x, out_div, record_x)
-    return True
-
-
-def check_run_options(paths, seed, threads, blowup):
-    """Validate the Monte Carlo options both engines share: ``(paths, seed, threads, blowup)``."""
-    paths = _checks.integer("paths", paths, minimum=1)
-    seed = resolve_seed(seed)
-    if threads is not None:
-        threads = _checks.integer("threads", threads, minimum=1)
-    blowup = float(blowup)
-    if not blowup > 0:
-        raise ValueError(f"blowup must be > 0, got {blowup}")
-    return paths, seed, threads, blowup
-
-
-def run_paths(call, *, n_save: int, paths: int, d: int, seed: int, threads, record_iterates: bool):
-    """Run ``call(rng, loss, grad_norm, iterates, diverged_at)`` on every chunk of paths (each
-    with its own contiguous output buffers) and gather the outputs of all paths."""
-    loss = np.empty((n_save, paths))
-    gn = np.empty((n_save, paths))
-    xs = np.empty((n_save, paths, d)) if record_iterates else np.empty((0, 0, 0))
-    div = np.empty(paths, dtype=np.int64)
-
-    def work(rng, lo, hi):
-        cl = np.empty((n_save, hi - lo))
-        cg = np.empty((n_save, hi - lo))
-        cx = np.empty((n_save, hi - lo, d)) if record_iterates else xs
-        cd = np.empty(hi - lo, dtype=np.int64)
-        call(rng, cl, cg, cx, cd)
-        loss[:, lo:hi] = cl
-        gn[:, lo:hi] = cg
-        if record_iterates:
-            xs[:, lo:hi] = cx
-        div[lo:hi] = cd
-
-    run_chunks(work, paths, seed, threads)
-    return loss, gn, (xs if record_iterates else None), div
-
-
-def _build_kernel(value, grad, sample, compress, factor, update, init, comp_init, noise_init, fused, needs_gn2):
-    """Compose one compiled chunk kernel. ``fused``: one agent, identity compressor (the
-    oracle output is the direction, no copy). ``needs_gn2``: the noise reads ||grad f||^2.
-    ``comp_init`` / ``noise_init``: the per-agent state inits (``None``: zeros)."""
+    The path's flat state holds the server's block, then each agent's compressor block, then each
+    agent's noise block (``layout`` = their sizes); every component sees only its own block."""
     comp_zero = comp_init is None
     noise_zero = noise_init is None
     comp_init_ = comp_init if comp_init is not None else init  # never called when comp_zero
     noise_init_ = noise_init if noise_init is not None else init
 
-    @cached_kernel
-    def run_chunk(rng, x0, steps, save_steps, agents, lr, f_star, blowup, lp, npar, cp, op, sp,
-                  scratch, state, layout, iwork, out_loss, out_gn, out_x, out_div, record_x):
-        # buffers come from the caller (a chunk kernel allocates nothing, methods._jit.ChunkKernel):
-        # scratch (5, d) holds x, grad f(x), one agent's oracle output, its compressed form and the
-        # direction; state is one path's flat state, layout = [server size, compressor block size,
-        # noise block size] (server first, then each agent's compressor block, then each agent's
-        # noise block); iwork = arange(d) for the compressors
-        d = x0.shape[0]
-        P = out_loss.shape[1]
-        n_save = save_steps.shape[0]
-        x = scratch[0]
-        g = scratch[1]
-        gi = scratch[2]
-        ti = scratch[3]
-        v = scratch[4]
-        inv_agents = 1.0 / agents
+    @inline_kernel
+    def start(m):
+        x, g, gi, ti, v, x0, state, server, comp0, noise0, layout, iwork, lp, npar, cp, op, sp, agents, lr, f_star = m
+        for j in range(x.shape[0]):
+            x[j] = x0[j]
+        init(server, op)
         ss = layout[0]
         cs = layout[1]
         ns = layout[2]
-        co = ss
         no = ss + agents * cs
-        server = state[:ss]
-        comp0 = state[co:co + cs]
-        noise0 = state[no:no + ns]
-        for i in range(P):
-            for j in range(d):
-                x[j] = x0[j]
-            init(server, op)
-            for a in range(agents):
-                cb = state[co + a * cs:co + (a + 1) * cs]
-                if comp_zero:
-                    for j in range(cs):
-                        cb[j] = 0.0
-                else:
-                    comp_init_(cb, cp)
-                nb = state[no + a * ns:no + (a + 1) * ns]
-                if noise_zero:
-                    for j in range(ns):
-                        nb[j] = 0.0
-                else:
-                    noise_init_(nb, npar)
-            out_div[i] = -1
-            k = 0
-            have_grad = False
-            # the iterations between two save points run in a loop with no save-point test
-            for si in range(n_save):
-                stop = save_steps[si]
-                while k < stop:
-                    if not have_grad:
-                        grad(x, lp, g)
-                    have_grad = False
-                    gn2 = 0.0
-                    if needs_gn2:
-                        for j in range(d):
-                            gn2 += g[j] * g[j]
-                    if fused:
-                        sample(rng, x, g, gn2, lp, npar, 0, noise0, v)
-                    elif agents == 1:
-                        sample(rng, x, g, gn2, lp, npar, 0, noise0, gi)
-                        compress(rng, gi, cp, 0, comp0, iwork, v)
-                    else:
-                        for j in range(d):
-                            v[j] = 0.0
-                        for a in range(agents):
-                            sample(rng, x, g, gn2, lp, npar, a, state[no + a * ns:no + (a + 1) * ns], gi)
-                            compress(rng, gi, cp, a, state[co + a * cs:co + (a + 1) * cs], iwork, ti)
-                            for j in range(d):
-                                v[j] += ti[j]
-                        for j in range(d):
-                            v[j] *= inv_agents
-                    lr_k = lr * factor(k, g, v, sp)
-                    update(x, v, server, k, lr_k, op)
-                    k += 1
-                grad(x, lp, g)
-                have_grad = True  # the first iteration after a save point reuses this gradient
-                if store_save_point(si, i, k, x, g, value(x, lp) - f_star, blowup, out_loss, out_gn, out_x,
-                                    out_div, record_x):
-                    break
+        for a in range(agents):
+            cb = state[ss + a * cs:ss + (a + 1) * cs]
+            if comp_zero:
+                for j in range(cs):
+                    cb[j] = 0.0
+            else:
+                comp_init_(cb, cp)
+            nb = state[no + a * ns:no + (a + 1) * ns]
+            if noise_zero:
+                for j in range(ns):
+                    nb[j] = 0.0
+            else:
+                noise_init_(nb, npar)
 
-    return run_chunk
+    @inline_kernel
+    def advance(rng, k, observed, m):
+        x, g, gi, ti, v, x0, state, server, comp0, noise0, layout, iwork, lp, npar, cp, op, sp, agents, lr, f_star = m
+        d = x.shape[0]
+        if not observed:
+            grad(x, lp, g)
+        gn2 = 0.0
+        if needs_gn2:
+            for j in range(d):
+                gn2 += g[j] * g[j]
+        if fused:
+            sample(rng, x, g, gn2, lp, npar, 0, noise0, v)
+        elif agents == 1:
+            sample(rng, x, g, gn2, lp, npar, 0, noise0, gi)
+            compress(rng, gi, cp, 0, comp0, iwork, v)
+        else:
+            ss = layout[0]
+            cs = layout[1]
+            ns = layout[2]
+            no = ss + agents * cs
+            for j in range(d):
+                v[j] = 0.0
+            for a in range(agents):
+                sample(rng, x, g, gn2, lp, npar, a, state[no + a * ns:no + (a + 1) * ns], gi)
+                compress(rng, gi, cp, a, state[ss + a * cs:ss + (a + 1) * cs], iwork, ti)
+                for j in range(d):
+                    v[j] += ti[j]
+            inv_agents = 1.0 / agents
+            for j in range(d):
+                v[j] *= inv_agents
+        lr_k = lr * factor(k, g, v, sp)
+        update(x, v, server, k, lr_k, op)
+
+    @inline_kernel
+    def observe(m):
+        x, g, gi, ti, v, x0, state, server, comp0, noise0, layout, iwork, lp, npar, cp, op, sp, agents, lr, f_star = m
+        grad(x, lp, g)
+        return value(x, lp) - f_star
+
+    return start, advance, observe
 
 
 def get_kernel(landscape, optimizer, noise):
@@ -206,47 +125,22 @@ def get_kernel(landscape, optimizer, noise):
         if key not in _KERNELS:
             lk = landscape.kernels
             ok = optimizer.kernels
-            _KERNELS[key] = _build_kernel(lk.value, lk.grad, noise.kernels.sample, comp.kernels.compress,
-                                          optimizer.schedule.kernels.factor, ok.update, ok.init,
-                                          comp.kernels.init, noise.kernels.init, fused, needs_gn2)
+            _KERNELS[key] = chunk_kernel(*discrete_model(
+                lk.value, lk.grad, noise.kernels.sample, comp.kernels.compress, optimizer.schedule.kernels.factor,
+                ok.update, ok.init, comp.kernels.init, noise.kernels.init, fused, needs_gn2))
         return _KERNELS[key]
 
 
-def _arange(d):
+def _buffers(d, x0, total_state, layout, agents, lr, f_star, lp, npar, cp, op, sp):
+    """One chunk's model tuple: private buffers (their own cache lines) and the parameters."""
+    scratch = private_empty((5, d))  # x, grad f(x), one agent's oracle output, its compressed form, the direction
+    state = private_empty(total_state)
+    ss, cs, ns = (int(v) for v in layout)
+    no = ss + agents * cs
     iwork = private_empty(d, np.int64)
-    iwork[:] = np.arange(d)
-    return iwork
-
-
-def save_grid(steps: int, save_every=None, save_at=None) -> np.ndarray:
-    """Sorted unique save indices in ``[0, steps]``, always holding 0 and ``steps``."""
-    if save_at is not None:
-        if save_every is not None:
-            raise ValueError("save_every and save_at are exclusive: give one")
-        s = np.asarray(save_at)
-        if s.ndim != 1 or s.size == 0 or not np.issubdtype(s.dtype, np.integer):
-            raise ValueError("save_at must be a non-empty 1-D array of integer step indices")
-        if s.min() < 0 or s.max() > steps:
-            raise ValueError(f"save_at must lie in [0, steps={steps}]")
-        s = np.union1d(s, [0, steps])
-    else:
-        every = max(1, steps // 100) if save_every is None else _checks.integer("save_every", save_every, minimum=1)
-        s = np.union1d(np.arange(0, steps + 1, every), [steps])
-    return s.astype(np.int64)
-
-
-def initial_point(x0, d: int) -> np.ndarray:
-    """``x0`` as a float64 vector of length ``d`` (a scalar fills every coordinate)."""
-    a = np.asarray(x0, dtype=np.float64) if not isinstance(x0, str) else None
-    if a is None or a.ndim > 1:
-        raise ValueError(f"x0 must be a scalar or a vector of length d = {d}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError("x0 must be finite (NaN or inf found)")
-    if a.ndim == 0:
-        return np.full(d, float(a))
-    if a.shape != (d,):
-        raise ValueError(f"x0 must have length d = {d}, got {a.shape[0]}")
-    return a.copy()
+    iwork[:] = np.arange(d)  # a permutation of 0..d-1, as the compressors need on entry
+    return (scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], x0, state, state[:ss], state[ss:ss + cs],
+            state[no:no + ns], layout, iwork, lp, npar, cp, op, sp, int(agents), float(lr), float(f_star))
 
 
 def simulate(landscape, optimizer, noise=None, *, x0, steps: int, paths: int = 1024, seed=0,
@@ -305,14 +199,10 @@ def simulate(landscape, optimizer, noise=None, *, x0, steps: int, paths: int = 1
     state_size = total + agents * noise_state.size
 
     run_chunk = get_kernel(landscape, optimizer, noise)
-
-    def call(rng, cl, cg, cx, cd):
-        run_chunk(rng, x0, steps, saves, agents, optimizer.lr, landscape.f_star, blowup, lp, npar, cp, op, sp,
-                  private_empty((5, d)), private_empty(state_size), layout, _arange(d), cl, cg, cx, cd,
-                  record_iterates)
-
-    loss, gn, xs, div = run_paths(call, n_save=saves.size, paths=paths, d=d, seed=seed, threads=threads,
-                                  record_iterates=record_iterates)
+    loss, gn, xs, div = run_model(
+        run_chunk, lambda: _buffers(d, x0, state_size, layout, agents, optimizer.lr, landscape.f_star, lp, npar, cp,
+                                    op, sp),
+        saves=saves, paths=paths, d=d, seed=seed, threads=threads, blowup=blowup, record_iterates=record_iterates)
     config = {"landscape": landscape, "optimizer": optimizer, "noise": noise, "x0": x0, "steps": steps,
               "lr": optimizer.lr}
     return Run(t=TimeGrid(optimizer.lr).times(saves), step=saves, loss=loss, grad_norm=gn, diverged_at=div, seed=seed,

@@ -18,10 +18,9 @@ import threading
 import numpy as np
 
 from methods import _checks
-from methods._cache import cached_kernel
 from methods._jit import inline_kernel
+from methods.core import check_run_options, chunk_kernel, initial_point, run_model, save_grid
 from methods.parallel import private_empty
-from methods.engine import check_run_options, initial_point, run_paths, save_grid, store_save_point
 from methods.run import Run
 from methods.timegrid import TimeGrid
 from methods.noise import _cms
@@ -44,43 +43,47 @@ def _increments(rng, z, stable, alpha):
         fill_normal(rng, z)
 
 
-def _build(step, value, grad, factor, needs_grad, stable, refined):
-    @cached_kernel
-    def run_chunk(rng, y0, d, steps, sub, save_steps, dt, f_star, blowup, p, lp, sp, y, work, z, g,
-                  alpha, out_loss, out_gn, out_x, out_div, record_x):
-        # buffers come from the caller: a chunk kernel allocates nothing (methods._jit.ChunkKernel)
-        n = y0.shape[0]
-        P = out_loss.shape[1]
-        n_save = save_steps.shape[0]
-        x = y[:d]  # the iterate
-        for i in range(P):
-            for j in range(n):
-                y[j] = y0[j]
-            out_div[i] = -1
-            k = 0
-            # the steps between two save points run in a loop with no save-point test
-            for si in range(n_save):
-                stop = save_steps[si]
-                while k < stop:
-                    if needs_grad:
-                        grad(x, lp, g)
-                    s = factor(k, g, g, sp)
-                    # refine = 1 (the default) compiles without the inner loop: its mere presence
-                    # cost about 0.3 ns per update on one thread
-                    if not refined:
-                        _increments(rng, z, stable, alpha)
-                        step(k * dt, y, dt, z, s, p, lp, work)
-                    else:
-                        for r in range(sub):
-                            _increments(rng, z, stable, alpha)
-                            step((k * sub + r) * dt, y, dt, z, s, p, lp, work)
-                    k += 1
-                grad(x, lp, g)
-                if store_save_point(si, i, k, x, g, value(x, lp) - f_star, blowup, out_loss, out_gn, out_x,
-                                    out_div, record_x):
-                    break
+def sde_model(step, value, grad, factor, needs_grad, stable, refined):
+    """An ``SDEModel``'s step as a model of the Monte Carlo core (``methods.core``): ``(start,
+    advance, observe)`` over the chunk tuple ``m`` of ``_buffers``. One iteration is ``sub``
+    scheme steps of ``dt`` (``refined``: ``sub > 1``; refine = 1, the default, compiles without
+    the inner loop, whose mere presence cost about 0.3 ns per update on one thread)."""
 
-    return run_chunk
+    @inline_kernel
+    def start(m):
+        x, g, y, y0, work, z, sub, dt, p, lp, sp, alpha, f_star = m
+        for j in range(y0.shape[0]):
+            y[j] = y0[j]
+
+    @inline_kernel
+    def advance(rng, k, observed, m):
+        x, g, y, y0, work, z, sub, dt, p, lp, sp, alpha, f_star = m
+        if needs_grad:
+            grad(x, lp, g)
+        s = factor(k, g, g, sp)
+        if not refined:
+            _increments(rng, z, stable, alpha)
+            step(k * dt, y, dt, z, s, p, lp, work)
+        else:
+            for r in range(sub):
+                _increments(rng, z, stable, alpha)
+                step((k * sub + r) * dt, y, dt, z, s, p, lp, work)
+
+    @inline_kernel
+    def observe(m):
+        x, g, y, y0, work, z, sub, dt, p, lp, sp, alpha, f_star = m
+        grad(x, lp, g)
+        return value(x, lp) - f_star
+
+    return start, advance, observe
+
+
+def _buffers(model, y0, refine, dt, p, lp, sp):
+    """One chunk's model tuple: private buffers (their own cache lines) and the parameters."""
+    d = model.d
+    y = private_empty(y0.size)
+    return (y[:d], private_empty(d), y, y0, private_empty(model.work_size), private_empty(model.noise_dim),
+            int(refine), float(dt), p, lp, sp, float(model.driving_alpha), float(model.landscape.f_star))
 
 
 def _kernel_for(model: SDEModel, refine: int = 1):
@@ -92,7 +95,8 @@ def _kernel_for(model: SDEModel, refine: int = 1):
     key = (model.key, model.step, lk.value, lk.grad, sched.key(), needs_grad, stable, refined)
     with _LOCK:
         if key not in _KERNELS:
-            _KERNELS[key] = _build(model.step, lk.value, lk.grad, sched.kernels.factor, needs_grad, stable, refined)
+            _KERNELS[key] = chunk_kernel(*sde_model(model.step, lk.value, lk.grad, sched.kernels.factor, needs_grad,
+                                                    stable, refined))
         return _KERNELS[key]
 
 
@@ -131,14 +135,8 @@ def integrate(model: SDEModel, *, x0, t_end: float, paths: int = 1024, seed=0, r
     p = np.ascontiguousarray(model.params, dtype=np.float64)
     run_chunk = _kernel_for(model, refine)
     dt = h / refine
-
-    def call(rng, cl, cg, cx, cd):
-        run_chunk(rng, y0, d, steps, refine, saves, dt, model.landscape.f_star, blowup, p, lp, sp,
-                  private_empty(y0.size), private_empty(model.work_size), private_empty(model.noise_dim),
-                  private_empty(d),
-                  model.driving_alpha, cl, cg, cx, cd, record_iterates)
-
-    loss, gn, xs, div = run_paths(call, n_save=saves.size, paths=paths, d=d, seed=seed, threads=threads,
+    loss, gn, xs, div = run_model(run_chunk, lambda: _buffers(model, y0, refine, dt, p, lp, sp), saves=saves,
+                                  paths=paths, d=d, seed=seed, threads=threads, blowup=blowup,
                                   record_iterates=record_iterates)
     config = {"model": f"{model.method} [{model.kind}] ({model.provenance}; {model.source})",
               "formula": model.formula, "landscape": model.landscape, "optimizer": model.optimizer,

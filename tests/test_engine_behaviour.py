@@ -132,7 +132,7 @@ def test_bad_input_is_refused_before_compilation(monkeypatch, call, match):
     def boom(*a, **k):
         raise _Boom("compilation started")
 
-    monkeypatch.setattr(engine, "_build_kernel", boom)
+    monkeypatch.setattr(engine, "chunk_kernel", boom)
     monkeypatch.setattr(engine, "_KERNELS", {})
     with pytest.raises(ValueError, match=match):
         call()
