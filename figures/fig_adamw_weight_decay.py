@@ -1,5 +1,5 @@
 """Figure 9: decoupled weight decay keeps AdamW's floor bounded as the noise grows
-(spec adaptive 4.5: E f -> (eta/4) rho1/(rho1 + theta) lambda/theta as sigma -> inf; derived)."""
+(arXiv 2411.15958, AdamW SDE: E f -> (eta/4) rho1/(rho1 + theta) lambda/theta as sigma -> inf; derived)."""
 import numpy as np
 
 from methods import landscapes as L, noise as N, optimizers as O

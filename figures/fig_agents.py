@@ -1,5 +1,5 @@
 """Figure 6: linear speed-up in the number of agents: stationary E f of DSignSGD and DCSGD
-against N, with theory's 1/N floors (spec compression 5.3, 5.5; derived)."""
+against N, with theory's 1/N floors (arXiv 2502.17009: linear speedup; the floors derived here)."""
 import numpy as np
 
 from methods import compressors as C, landscapes as L, noise as N, optimizers as O

@@ -1,5 +1,5 @@
 """Figure 5: stationary loss against the noise level: quadratic in sigma for DCSGD (scaled by
-1 + omega), linear for DSignSGD, crossing at sigma* = sqrt(pi/2)/(1 + omega) (spec compression 5.6)."""
+1 + omega), linear for DSignSGD, crossing at sigma* = sqrt(pi/2)/(1 + omega) (arXiv 2502.17009: noise resilience; the crossover derived here)."""
 import numpy as np
 
 from methods import compressors as C, landscapes as L, noise as N, optimizers as O

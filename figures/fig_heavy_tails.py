@@ -3,7 +3,7 @@
 DCSGD (rand-1) with the standard schedule 1/sqrt(k+1), DCSGD with the Theorem-4.2
 gradient-norm normalisation (derived), and DSignSGD with 1/sqrt(k+1), under Gaussian and
 Student-t nu = 1 (Cauchy) noise: medians with 10-90% bands (diverged paths count as +inf),
-diverged counts in the legend (spec l0l1 6.1 E1-E3; spec 5.4 v1 claims)."""
+diverged counts in the legend (arXiv 2506.00181: its experiments with Student-t nu = 1 noise and the claims of its v1 abstract)."""
 import numpy as np
 
 from methods import compressors as C, landscapes as L, noise as N, optimizers as O, schedules as S, simulate

@@ -1,7 +1,7 @@
 """Figure 7: scaling rules make curves collapse. DSGD under the linear rule (lr -> k lr,
 B -> k B) and DSignSGD under the square-root rule (lr -> k lr, B -> k^2 B), plotted against
 samples processed; the wrong rule for DSignSGD (linear) does not collapse (theory.scaling;
-spec compression 5.7, derived)."""
+arXiv 2502.17009; the rules derived here)."""
 import numpy as np
 
 from methods import landscapes as L, noise as N, optimizers as O, simulate

@@ -70,5 +70,5 @@ def plot(data, s):
 
 def caption(s):
     return (f"Settings chosen here (papers' not recovered): lr = 0.01, {s['steps']} steps, {s['paths']} paths, seed {s['seed']}; "
-            "H = diag(1, 2, 4); heterogeneous agents sigma = (0.5, 1, 2, 1.5) (spec compression 5.9); AdamW as spec adaptive 7.8. "
+            "H = diag(1, 2, 4); heterogeneous agents sigma = (0.5, 1, 2, 1.5); AdamW on H = diag(1, 4) with rho = (10, 1), wd = 0.5. "
             "Stationary levels: discrete-exact for SGD and DCSGD, phase-3 (derived) for the sign methods, linearised Lyapunov for AdamW.")

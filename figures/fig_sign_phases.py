@@ -1,7 +1,7 @@
 """Figure 4: SignSGD's three phases. From far away the sign drift saturates (phase 1, SignGD),
 then passes an affine regime (phase 2) and ends linear (phase 3, SGD preconditioned by
 1/sigma); each phase approximation of the SDE is drawn beside the exact Erf SDE and the
-discrete method (spec adaptive 4.3, Lemma 3.4 structure; phase-2 constants UNSURE)."""
+discrete method (arXiv 2411.15958, Lemma 3.4 structure; phase-2 constants UNSURE)."""
 import numpy as np
 
 from methods import landscapes as L, noise as N, optimizers as O, simulate

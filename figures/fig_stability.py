@@ -1,5 +1,5 @@
 """Figure 1: step-size stability. GD against the classic, second-order and corrected flows
-on the parabola ``x^2/2`` and the quartic ``x^4/4`` (spec l0l1 4.3; thresholds from theory.stability)."""
+on the parabola ``x^2/2`` and the quartic ``x^4/4`` (arXiv 2506.00181, Table 2; thresholds from theory.stability)."""
 import numpy as np
 
 from methods import landscapes as L, optimizers as O, simulate
@@ -75,5 +75,5 @@ def plot(data, s):
 
 def caption(s):
     return (f"Settings chosen here: x0 = {s['x0']}, {s['t_end_steps']} GD steps, flows by Euler with dt = eta/{s['refine']}, "
-            "no noise. Only the corrected flow (drift -f' + (eta/2) f'' f', spec l0l1 4.2) loses stability with GD on "
+            "no noise. Only the corrected flow (drift -f' + (eta/2) f'' f', arXiv 2506.00181 Eq. 27) loses stability with GD on "
             "the parabola; on the quartic it is conservative (repels for eta x^2 > 2/3, GD needs < 2).")

@@ -1,6 +1,6 @@
 """Figure 8: weak error between SGD and its SDE models as the step shrinks, with fitted orders
 and 95% intervals (sde.convergence.weak_error_vs_eta). The first-order SME's side uses its
-exact moments (spec adaptive 2.4), so only the discrete side carries Monte Carlo noise."""
+exact moments (derived here), so only the discrete side carries Monte Carlo noise."""
 import math
 
 import numpy as np
@@ -21,7 +21,7 @@ def _sme(eta, T, second=False):
 
 
 def settings(quick):
-    # lr = 0.1 is pre-asymptotic (spec adaptive 7.1: 3.9e-3 there vs 2.8e-3 at 0.05), so the ladder starts at 0.05
+    # lr = 0.1 is pre-asymptotic (derived here: 3.9e-3 there vs 2.8e-3 at 0.05), so the ladder starts at 0.05
     return {"etas": [0.05, 0.025, 0.0125, 0.00625, 0.003125], "paths": 100_000 if quick else 400_000, "seed": 0}
 
 
@@ -58,6 +58,6 @@ def plot(data, s):
 
 
 def caption(s):
-    return (f"Settings (spec adaptive 7.1): lambda = {LAM:g}, sigma = {SIG:g}, x0 = {X0:g}, T = 1, {s['paths']} discrete "
+    return (f"Settings (chosen here): lambda = {LAM:g}, sigma = {SIG:g}, x0 = {X0:g}, T = 1, {s['paths']} discrete "
             "paths per lr; the SDE side is exact. The second-order SME's error falls faster until Monte Carlo noise on the "
             "discrete side dominates (error bars).")

@@ -6,12 +6,14 @@ omega, beta, eps, weight decay``). The law of ``X`` is unchanged up to the time 
 ``t -> r t`` iff every ``b_new / b_old`` and every ``D_new / D_old`` equal one common constant
 ``r`` that does not depend on the state; ``r = 1`` means the same SDE in the same time.
 
-Models offered (all DERIVED from the specs' SDEs; the rules are the papers' claims):
-* ``dsgd()``: ``b = -g``, ``D = eta sigma^2 / (N B)`` (spec compression 4.1, 5.7);
-* ``dsignsgd_phase3()``: ``b = -c sqrt(B) g / sigma``, ``D = eta / N`` (spec compression 4.3, 5.7);
+Models offered (all DERIVED here from the papers' SDEs; the rules are the papers' claims, or derived here
+where the papers' exact rule was not recovered):
+
+* ``dsgd()``: ``b = -g``, ``D = eta sigma^2 / (N B)`` (arXiv 2502.17009, DSGD SDE; the linear rule derived here);
+* ``dsignsgd_phase3()``: ``b = -c sqrt(B) g / sigma``, ``D = eta / N`` (arXiv 2502.17009, phase-3 DSignSGD SDE; the square-root rule derived here);
 * ``malladi_rmsprop()`` / ``malladi_adam()``: Malladi et al.'s SDEs written in the raw
   hyperparameters ``eta, B, beta_i, eps`` through ``sigma0 = sigma eta / sqrt(B)``,
-  ``eps0 = eps eta``, ``c_i = (1 - beta_i) / eta^2`` (spec adaptive 3.3-3.5).
+  ``eps0 = eps eta``, ``c_i = (1 - beta_i) / eta^2`` (arXiv 2205.10287, its scaling regime and square-root rule).
 """
 from __future__ import annotations
 
