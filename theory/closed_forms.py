@@ -130,6 +130,9 @@ def dsignsgd_floor(eta, d, sigma, agents, nu=math.inf):
 
 
 def dcsgd_floor(eta, h, sigma, omega, agents, *, discrete=False):
+    """DCSGD's stationary ``E f`` on ``sum h_j x_j^2 / 2`` with Bernoulli compressors: the SDE's
+    (default) or the discrete method's exact value (``discrete=True``), from
+    ``dcsgd_stationary_second_moment`` (arXiv 2502.17009; derived here)."""
     return loss_from_variances(h, dcsgd_stationary_second_moment(eta, h, sigma, omega, agents, discrete=discrete))
 
 

@@ -63,10 +63,12 @@ def check(model: SymbolicSDE, rule: dict) -> Verdict:
 
 
 def dsgd() -> SymbolicSDE:
+    """DSGD's SDE: drift ``b = -g``, diffusion squared ``D = eta sigma^2 / (N B)`` (derived here)."""
     return SymbolicSDE("DSGD", (-g,), (eta * sigma**2 / (N * B),), (g,))
 
 
 def dsignsgd_phase3() -> SymbolicSDE:
+    """DSignSGD's phase-3 SDE: ``b = -c sqrt(B) g / sigma``, ``D = eta / N`` (derived here)."""
     return SymbolicSDE("DSignSGD (phase 3)", (-c * sp.sqrt(B) * g / sigma,), (eta / N,), (g,))
 
 
@@ -76,6 +78,8 @@ def _malladi_constants():
 
 
 def malladi_rmsprop() -> SymbolicSDE:
+    """Malladi et al.'s RMSprop SDE (arXiv 2205.10287), ``Sigma = 1``: ``dX = -P^-1 (g dt + sigma0 dW)``,
+    ``du = c2 (1 - u) dt``, ``P = sigma0 sqrt(u) + eps0``, in the raw hyperparameters."""
     s0, e0, _, c2 = _malladi_constants()
     P = s0 * sp.sqrt(u) + e0
     # dX = -P^-1 (g dt + s0 dW) (Sigma = 1), du = c2 (1 - u) dt
@@ -83,6 +87,8 @@ def malladi_rmsprop() -> SymbolicSDE:
 
 
 def malladi_adam() -> SymbolicSDE:
+    """Malladi et al.'s Adam SDE (arXiv 2205.10287) at stationary bias corrections: ``dX = -m / P dt``,
+    ``dm = c1 (g - m) dt + sigma0 c1 dW``, ``du = c2 (1 - u) dt``, in the raw hyperparameters."""
     s0, e0, c1, c2 = _malladi_constants()
     P = s0 * sp.sqrt(u) + e0  # stationary bias corrections (gamma_i -> 1)
     return SymbolicSDE("Malladi Adam", (-m / P, c1 * (g - m), c2 * (1 - u)),

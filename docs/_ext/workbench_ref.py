@@ -74,9 +74,17 @@ def _code(s: str) -> str:
 
 
 def _docstring_block(obj) -> str:
-    """An object's docstring as a literal block (the docstrings are plain text with formulas)."""
-    doc = inspect.getdoc(obj) or "(no docstring)"
-    return "```text\n" + doc + "\n```\n"
+    """An object's docstring rendered as reStructuredText (normalised like the API pages' when it
+    does not parse); a literal block when it still does not, or when it has section titles."""
+    doc = inspect.getdoc(obj)
+    if not doc:
+        return "(no docstring)\n"
+    lines = doc.split("\n")
+    if _rst_problems(lines):
+        lines = _normalise(lines)
+    if _rst_problems(lines) or re.search(r"^\s*([-=~^])\1{2,}\s*$", doc, re.M):
+        return "```text\n" + doc + "\n```\n"
+    return "```{eval-rst}\n" + "\n".join(lines) + "\n```\n"
 
 
 # ---------------------------------------------------------------------------------- tests
