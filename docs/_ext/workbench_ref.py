@@ -132,6 +132,16 @@ def _optimizer_names():
     return names
 
 
+def _plain_signature(obj) -> str:
+    """The call signature without annotations (they are strings under postponed evaluation)."""
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return "(...)"
+    params = [q.replace(annotation=inspect.Parameter.empty) for q in sig.parameters.values()]
+    return str(sig.replace(parameters=params, return_annotation=inspect.Signature.empty))
+
+
 def _try_optimizer(name):
     """A default instance of optimizer ``name`` (its defaults), or None when it needs arguments."""
     from methods import optimizers as O
@@ -155,16 +165,13 @@ def _optimizers_page() -> str:
         obj = getattr(O, name)
         lines += [f"({_slug('opt-' + name)})=", f"## {name}", ""]
         lines += ["**Update rule.**", "", _docstring_block(obj)]
-        try:
-            sig = str(inspect.signature(obj))
-        except (TypeError, ValueError):
-            sig = "(...)"
+        sig = _plain_signature(obj)
         lines += ["**Parametrisations.**", "", f"- `{name}{sig}`"]
         if inspect.isclass(obj):
             for cname, cm in inspect.getmembers(obj, inspect.ismethod):
                 if cname.startswith("from_") and cm.__self__ is obj:
                     doc = (inspect.getdoc(cm) or "").split("\n\n")[0].replace("\n", " ")
-                    lines.append(f"- `{name}.{cname}{inspect.signature(cm)}`: {_md_escape(doc)}")
+                    lines.append(f"- `{name}.{cname}{_plain_signature(cm)}`: {_md_escape(doc)}")
         lines.append("")
         inst = _try_optimizer(name)
         if inst is None:
