@@ -21,7 +21,7 @@ figures-quick: $(STAMP)
 	$(VENV)/bin/sde-workbench figures --quick --out figures/output
 
 verify: $(STAMP)
-	$(VENV)/bin/sde-workbench verify --report figures/gallery/claims.md
+	$(VENV)/bin/sde-workbench verify --report figures/gallery/claims.md --json figures/gallery/claims.json
 
 # the test suite, then the docs (a broken page fails CI: .ci/run runs `make test`)
 test: $(STAMP)
