@@ -36,16 +36,20 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 GEN = DOCS / "_generated"
 
-API_MODULES = {
-    "methods": ["methods", "methods.landscapes", "methods.noise", "methods.compressors", "methods.optimizers",
-                "methods.schedules", "methods.engine", "methods.run", "methods.rng", "methods.parallel"],
-    "sde": ["sde", "sde.base", "sde.sgd", "sde.sign", "sde.adaptive", "sde.special", "sde.integrate", "sde.compare",
-            "sde.convergence"],
-    "theory": ["theory", "theory.modified", "theory.stability", "theory.scaling", "theory.closed_forms",
-               "theory.landscape"],
-    "figures": ["figures", "figures.claim_base", "figures.claims", "figures.cache", "figures.cli", "figures.style",
-                "figures.common"],
-}
+PACKAGES = ("methods", "sde", "theory", "figures")
+
+
+def _api_modules():
+    """Every public module of the four packages (names not starting with ``_``), found on disk."""
+    import importlib
+    import pkgutil
+
+    out = {}
+    for pkg in PACKAGES:
+        mod = importlib.import_module(pkg)
+        subs = sorted(m.name for m in pkgutil.iter_modules(mod.__path__) if not m.name.startswith("_"))
+        out[pkg] = [pkg] + [f"{pkg}.{s}" for s in subs]
+    return out
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -208,13 +212,14 @@ FAMILY_METHODS = {"sgd": ["SGD", "DSGD", "DCSGD"], "sign": ["SignSGD", "DSignSGD
 
 
 def _family_of(opt) -> str:
+    """The family (a key of ``_family_reps``) whose representatives have the same kinds and type."""
     import sde
 
-    mod = sde._family(opt).__name__  # the module that builds the models of this optimizer
-    for fam, name in FAMILY_MODULES.items():
-        if mod == name:
+    ks = sde.kinds(opt)
+    for fam, reps in _family_reps().items():
+        if any(type(r) is type(opt) and sde.kinds(r) == ks for _, r in reps):
             return fam
-    return mod.rsplit(".", 1)[-1]
+    return "other"
 
 
 # The SDE of each known kind in LaTeX, in the project's words (the generated fields below each
@@ -251,6 +256,15 @@ LATEX_NOTES = {
 }
 
 
+def _family_doc(fam) -> str:
+    import importlib
+
+    try:
+        return _docstring_block(importlib.import_module(FAMILY_MODULES[fam]))
+    except (KeyError, ImportError):
+        return "(no module docstring found for this family)\n"
+
+
 def _noise_laws():
     from methods import noise as N
 
@@ -279,7 +293,7 @@ def _sde_kinds_page() -> tuple[str, list[str]]:
         lines += [f"## {FAMILY_TITLES.get(fam, fam)}", "",
                   f"Kinds: {', '.join('`' + k + '`' for k in kinds)}. The family's module docstring "
                   f"(`{FAMILY_MODULES.get(fam, fam)}`) states the common form and the assumptions:", "",
-                  _docstring_block(__import__(FAMILY_MODULES[fam], fromlist=["_"]))]
+                  _family_doc(fam)]
         for kind in kinds:
             anchor = _slug(f"sde-{fam}-{kind}")
             anchors.append(anchor)
@@ -438,7 +452,7 @@ def _gallery_page() -> str:
 def _api_pages():
     index = ["API", "===", "", "Generated from the docstrings (numpydoc). Every public module of the four packages.", "",
              ".. toctree::", "   :maxdepth: 1", ""]
-    for pkg, mods in API_MODULES.items():
+    for pkg, mods in _api_modules().items():
         for mod in mods:
             # a page documents what its module defines (classes, functions, compiled kernels);
             # re-exports and imported kernels have their own pages
@@ -471,7 +485,7 @@ def missing_docstrings():
     import importlib
 
     missing = []
-    for mods in API_MODULES.values():
+    for mods in _api_modules().values():
         for modname in mods:
             mod = importlib.import_module(modname)
             for name, obj in vars(mod).items():
