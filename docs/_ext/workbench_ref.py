@@ -93,14 +93,19 @@ def _docstring_block(obj) -> str:
 
 # ---------------------------------------------------------------------------------- tests
 def _test_functions():
-    """(test id, source text, string constants) for every test function in tests/."""
+    """(test id, source text, string constants) for every test function in tests/; the source
+    includes that of the module's helper functions the test calls (one level)."""
     out = []
     for path in sorted((ROOT / "tests").glob("test_*.py")):
         src = path.read_text()
         tree = ast.parse(src)
+        helpers = {n.name: ast.get_source_segment(src, n) or "" for n in tree.body
+                   if isinstance(n, ast.FunctionDef) and not n.name.startswith("test_")}
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_"):
                 seg = ast.get_source_segment(src, node) or ""
+                called = {c.func.id for c in ast.walk(node) if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)}
+                seg += "\n" + "\n".join(helpers[h] for h in sorted(called & helpers.keys()))
                 consts = {n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
                 out.append((f"tests/{path.name}::{node.name}", seg, consts))
     return out
@@ -349,7 +354,7 @@ def _sde_kinds_page() -> tuple[str, list[str]]:
             lines.append("")
             hits = _tests_for_kind(tests, kind, FAMILY_METHODS.get(fam, []))
             lines += ["**Tests**: " + (", ".join(f"`{h}`" for h in hits) if hits else
-                                       "none found by the scan (a test may build it indirectly)"), ""]
+                                       "no test function in `tests/` builds this kind (scan of `tests/`; a figure or a claim may still run it)"), ""]
     return "\n".join(lines) + "\n", anchors
 
 
