@@ -34,6 +34,9 @@ def d(n: int):
 
 @dataclass(frozen=True)
 class Matching:
+    """The result of a matching: the coefficient ``alpha`` of the candidate drift ``b0 + alpha eta b1``,
+    the matched drift, and the SDE's and the discrete rule's loss drifts it equates (to O(eta))."""
+
     rule: str
     criterion: str
     alpha: sp.Expr

@@ -28,6 +28,9 @@ g, u, m = sp.symbols("g u m", real=True)  # state: gradient, second-moment and m
 
 @dataclass(frozen=True)
 class SymbolicSDE:
+    """An SDE given symbolically: its drift components ``b``, its diagonal diffusion-squared components
+    ``D`` (in its own time unit) and the state symbols they may depend on."""
+
     name: str
     drift: tuple
     diffusion2: tuple
@@ -36,6 +39,9 @@ class SymbolicSDE:
 
 @dataclass(frozen=True)
 class Verdict:
+    """Whether a rule keeps a model's law: ``invariant`` (every ``b`` and ``D`` ratio equal to one
+    state-free constant), that constant as ``time_factor`` (``t -> r t``), and the ratios themselves."""
+
     rule: dict
     invariant: bool
     time_factor: sp.Expr | None
