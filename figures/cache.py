@@ -20,10 +20,12 @@ _PKGS = ("methods", "sde", "theory")
 
 
 def cache_dir() -> Path:
+    """Where figure data are cached: ``$SDE_WORKBENCH_CACHE/sde-workbench`` (default ``.cache``)."""
     return Path(os.environ.get("SDE_WORKBENCH_CACHE", ".cache")) / "sde-workbench"
 
 
 def code_version(module) -> str:
+    """A hash of the ``methods``, ``sde`` and ``theory`` sources and of the figure module's own."""
     h = hashlib.sha256()
     root = Path(__file__).resolve().parent.parent
     for pkg in _PKGS:
@@ -34,6 +36,7 @@ def code_version(module) -> str:
 
 
 def key_for(name: str, settings: dict, module) -> str:
+    """The cache key of a figure: its name, its settings and ``code_version``."""
     blob = json.dumps({"name": name, "settings": settings, "code": code_version(module)}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 

@@ -74,6 +74,8 @@ def _verify(args):
 
 
 def main(argv=None):
+    """``sde-workbench list | figures [NAME ...] [--quick] [--out DIR] | verify [--quick] [--report PATH]
+    [--json PATH]``; returns the exit status (non-zero when a recovered claim fails)."""
     ap = argparse.ArgumentParser(prog="sde-workbench", description="Optimizers beside their SDEs: figures and claims.")
     sub = ap.add_subparsers(dest="cmd", required=True)
     f = sub.add_parser("figures", help="regenerate figures (PNG and PDF)")

@@ -1,5 +1,5 @@
 """Figure 9: decoupled weight decay keeps AdamW's floor bounded as the noise grows
-(spec adaptive 4.5: E f -> (eta/4) rho1/(rho1 + theta) lambda/theta as sigma -> inf; derived)."""
+(arXiv 2411.15958, AdamW SDE: E f -> (eta/4) rho1/(rho1 + theta) lambda/theta as sigma -> inf; derived)."""
 import numpy as np
 
 from methods import landscapes as L, noise as N, optimizers as O
@@ -16,11 +16,13 @@ RHO1, RHO2 = 10.0, 1.0
 def settings(quick):
     # relaxation rate ~ lambda/sigma + theta: at sigma = 30, theta = 0 the time constant is ~15, so the
     # horizon must be several of those before averaging
+    """The settings of this figure (``quick``: fewer paths and grid points, for tests and ``--quick``)."""
     return {"sigmas": list(np.geomspace(0.1, 30.0, 5 if quick else 9)), "paths": 256 if quick else 1024,
             "t_end": 160.0, "lr": 0.01, "seed": 0}
 
 
 def compute(s):
+    """Run this figure's simulations for settings ``s``: a dict of arrays (cached by ``figures.cache``)."""
     out = {"sigmas": np.array(s["sigmas"])}
     for th in THETAS:
         opt = O.AdamW.from_rho(s["lr"], RHO1, RHO2, weight_decay=th)
@@ -31,6 +33,7 @@ def compute(s):
 
 
 def plot(data, s):
+    """Draw the figure from ``compute``'s arrays and the settings ``s``; returns the matplotlib figure."""
     import matplotlib.pyplot as plt
 
     sg = data["sigmas"]
@@ -52,6 +55,7 @@ def plot(data, s):
 
 
 def caption(s):
+    """The caption under the figure: the settings chosen here (the papers' own were not recovered)."""
     return (f"Settings chosen here: f = x^2/2, AdamW with rho1 = {RHO1:g}, rho2 = {RHO2:g} (beta_i = 1 - rho_i lr), "
             f"lr = {s['lr']}, t in [{s['t_end'] / 2:g}, {s['t_end']:g}], {s['paths']} paths. Lines: linearised Lyapunov "
             "law (theory.closed_forms, derived); dotted: its sigma -> inf limit.")

@@ -1,5 +1,5 @@
 """Figure 6: linear speed-up in the number of agents: stationary E f of DSignSGD and DCSGD
-against N, with theory's 1/N floors (spec compression 5.3, 5.5; derived)."""
+against N, with theory's 1/N floors (arXiv 2502.17009: linear speedup; the floors derived here)."""
 import numpy as np
 
 from methods import compressors as C, landscapes as L, noise as N, optimizers as O
@@ -13,10 +13,12 @@ H = np.array([1.0, 2.0, 4.0])
 
 
 def settings(quick):
+    """The settings of this figure (``quick``: fewer paths and grid points, for tests and ``--quick``)."""
     return {"agents": [1, 2, 4, 8, 16], "paths": 256 if quick else 1024, "t_end": 20.0, "lr": 0.01, "seed": 0}
 
 
 def compute(s):
+    """Run this figure's simulations for settings ``s``: a dict of arrays (cached by ``figures.cache``)."""
     out = {"agents": np.array(s["agents"])}
     for tag, make in (("dsign", lambda n: O.DSignSGD(lr=s["lr"], agents=n)),
                       ("dcsgd", lambda n: O.DCSGD(lr=s["lr"], agents=n, compressor=C.Bernoulli(0.5)))):
@@ -27,6 +29,7 @@ def compute(s):
 
 
 def plot(data, s):
+    """Draw the figure from ``compute``'s arrays and the settings ``s``; returns the matplotlib figure."""
     import matplotlib.pyplot as plt
 
     n = data["agents"]
@@ -47,6 +50,7 @@ def plot(data, s):
 
 
 def caption(s):
+    """The caption under the figure: the settings chosen here (the papers' own were not recovered)."""
     return (f"Settings chosen here: H = diag(1, 2, 4), Gaussian sigma = 1 for every agent, lr = {s['lr']}, "
             f"t in [{s['t_end'] / 4:g}, {s['t_end']:g}], {s['paths']} paths. Lines: theory.closed_forms (phase-3 DSignSGD "
             "floor, discrete-exact DCSGD floor), both proportional to 1/N at small lr.")

@@ -1,5 +1,5 @@
 """Figure 5: stationary loss against the noise level: quadratic in sigma for DCSGD (scaled by
-1 + omega), linear for DSignSGD, crossing at sigma* = sqrt(pi/2)/(1 + omega) (spec compression 5.6)."""
+1 + omega), linear for DSignSGD, crossing at sigma* = sqrt(pi/2)/(1 + omega) (arXiv 2502.17009: noise resilience; the crossover derived here)."""
 import numpy as np
 
 from methods import compressors as C, landscapes as L, noise as N, optimizers as O
@@ -14,6 +14,7 @@ OMEGAS = (0.0, 1.0, 3.0)
 
 
 def settings(quick):
+    """The settings of this figure (``quick``: fewer paths and grid points, for tests and ``--quick``)."""
     return {"sigmas": list(np.geomspace(0.1, 10.0, 5 if quick else 9)), "paths": 256 if quick else 1024,
             "t_end": 30.0, "lr": 0.01, "agents": 4, "seed": 0}
 
@@ -24,6 +25,7 @@ def _floor(opt, sigma, s):
 
 
 def compute(s):
+    """Run this figure's simulations for settings ``s``: a dict of arrays (cached by ``figures.cache``)."""
     out = {"sigmas": np.array(s["sigmas"])}
     for om in OMEGAS:
         opt = O.DCSGD(lr=s["lr"], agents=s["agents"], compressor=C.Bernoulli(1 / (1 + om)))
@@ -34,6 +36,7 @@ def compute(s):
 
 
 def plot(data, s):
+    """Draw the figure from ``compute``'s arrays and the settings ``s``; returns the matplotlib figure."""
     import matplotlib.pyplot as plt
 
     sg = data["sigmas"]
@@ -57,6 +60,7 @@ def plot(data, s):
 
 
 def caption(s):
+    """The caption under the figure: the settings chosen here (the papers' own were not recovered)."""
     return (f"Settings chosen here: H = diag(1, 2, 4), {s['agents']} homogeneous agents, Bernoulli compressors with "
             f"p = 1/(1 + omega), lr = {s['lr']}, t in [{s['t_end'] / 3:g}, {s['t_end']:g}], {s['paths']} paths. Lines: "
             "discrete-exact DCSGD floor and phase-3 DSignSGD floor (theory.closed_forms, derived); dotted: crossover "

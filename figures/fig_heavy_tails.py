@@ -3,7 +3,7 @@
 DCSGD (rand-1) with the standard schedule 1/sqrt(k+1), DCSGD with the Theorem-4.2
 gradient-norm normalisation (derived), and DSignSGD with 1/sqrt(k+1), under Gaussian and
 Student-t nu = 1 (Cauchy) noise: medians with 10-90% bands (diverged paths count as +inf),
-diverged counts in the legend (spec l0l1 6.1 E1-E3; spec 5.4 v1 claims)."""
+diverged counts in the legend (arXiv 2506.00181: its experiments with Student-t nu = 1 noise and the claims of its v1 abstract)."""
 import numpy as np
 
 from methods import compressors as C, landscapes as L, noise as N, optimizers as O, schedules as S, simulate
@@ -14,6 +14,8 @@ D, AGENTS = 4, 8
 
 
 def methods_for():
+    """The three methods of the figure by legend label: DCSGD with 1/sqrt(k+1), DCSGD with the Theorem-4.2
+    normalisation (arXiv 2506.00181, derived here as a schedule) and DSignSGD with 1/sqrt(k+1)."""
     norm = S.GradNormalized.theorem_4_2(L0=3.0, L1=3.0, d=D, agents=AGENTS, omega=D - 1.0, sigma0=1.0,
                                         base=S.InvSqrt())
     return {
@@ -27,10 +29,12 @@ NOISES = {"Gaussian sigma=1": N.Gaussian(1.0), "Student-t nu=1 sigma=1": N.Stude
 
 
 def settings(quick):
+    """The settings of this figure (``quick``: fewer paths and grid points, for tests and ``--quick``)."""
     return {"steps": 4000 if quick else 20000, "paths": 256 if quick else 1024, "x0": 2.0, "seed": 0}
 
 
 def compute(s):
+    """Run this figure's simulations for settings ``s``: a dict of arrays (cached by ``figures.cache``)."""
     f = L.Quartic(D)
     data = {}
     for nn, nz in NOISES.items():
@@ -45,6 +49,7 @@ def compute(s):
 
 
 def plot(data, s):
+    """Draw the figure from ``compute``'s arrays and the settings ``s``; returns the matplotlib figure."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
@@ -67,6 +72,7 @@ def plot(data, s):
 
 
 def caption(s):
+    """The caption under the figure: the settings chosen here (the papers' own were not recovered)."""
     return (f"Settings chosen here: f = sum x^4/4 (d = {D}, (L0, L1) = (3, 3)), x0 = {s['x0']}, N = {AGENTS}, rand-1 "
             f"(omega = {D - 1}), lr = 0.05 for the scheduled methods, {s['steps']} steps, {s['paths']} paths. The "
             "normalisation c/(a + b ||g||) uses theory's Theorem-4.2 constants with sigma0 = 1 (derived; the paper's "

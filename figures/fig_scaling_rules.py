@@ -1,7 +1,7 @@
 """Figure 7: scaling rules make curves collapse. DSGD under the linear rule (lr -> k lr,
 B -> k B) and DSignSGD under the square-root rule (lr -> k lr, B -> k^2 B), plotted against
 samples processed; the wrong rule for DSignSGD (linear) does not collapse (theory.scaling;
-spec compression 5.7, derived)."""
+arXiv 2502.17009; the rules derived here)."""
 import numpy as np
 
 from methods import landscapes as L, noise as N, optimizers as O, simulate
@@ -15,10 +15,12 @@ RULE_NAMES = ("DSGD, linear", "DSignSGD, square root", "DSignSGD, linear (wrong)
 
 
 def settings(quick):
+    """The settings of this figure (``quick``: fewer paths and grid points, for tests and ``--quick``)."""
     return {"paths": 2048 if quick else 8192, "lr": 0.005, "sigma": 2.0, "samples": 6000, "seed": 0}
 
 
 def compute(s):
+    """Run this figure's simulations for settings ``s``: a dict of arrays (cached by ``figures.cache``)."""
     out = {}
     rules = {"DSGD, linear": ("dsgd", lambda k: (s["lr"] * k, k)),
              "DSignSGD, square root": ("dsign", lambda k: (s["lr"] * k, k * k)),
@@ -38,6 +40,7 @@ def compute(s):
 
 
 def plot(data, s):
+    """Draw the figure from ``compute``'s arrays and the settings ``s``; returns the matplotlib figure."""
     import matplotlib.pyplot as plt
 
     names = RULE_NAMES
@@ -56,6 +59,7 @@ def plot(data, s):
 
 
 def caption(s):
+    """The caption under the figure: the settings chosen here (the papers' own were not recovered)."""
     return (f"Settings chosen here: H = diag(1, 3), Gaussian per-sample sigma = {s['sigma']} (batch B divides it by sqrt B), "
             f"base lr = {s['lr']}, 2 agents, {s['paths']} paths. Curves that collapse keep the SDE invariant up to a time "
             "change (theory.scaling): lr/B fixed for DSGD, lr/sqrt(B) fixed for DSignSGD.")

@@ -13,6 +13,7 @@ SIG = np.array([0.5, 1.0, 2.0, 1.5])
 
 
 def cases():
+    """The compared methods by legend label: (landscape, optimizer, noise, x0, theory's stationary level)."""
     g1 = N.Gaussian(1.0)
     het = N.Gaussian(SIG[:, None])
     return {
@@ -32,10 +33,12 @@ def cases():
 
 
 def settings(quick):
+    """The settings of this figure (``quick``: fewer paths and grid points, for tests and ``--quick``)."""
     return {"paths": 512 if quick else 4096, "steps": 600, "seed": 0}
 
 
 def compute(s):
+    """Run this figure's simulations for settings ``s``: a dict of arrays (cached by ``figures.cache``)."""
     data = {}
     for name, (f, opt, nz, x0, _) in cases().items():
         c = sde.compare(f, opt, nz, x0=x0, steps=s["steps"], paths=s["paths"], seed=s["seed"])
@@ -47,6 +50,7 @@ def compute(s):
 
 
 def plot(data, s):
+    """Draw the figure from ``compute``'s arrays and the settings ``s``; returns the matplotlib figure."""
     import matplotlib.pyplot as plt
 
     cs = cases()
@@ -69,6 +73,7 @@ def plot(data, s):
 
 
 def caption(s):
+    """The caption under the figure: the settings chosen here (the papers' own were not recovered)."""
     return (f"Settings chosen here (papers' not recovered): lr = 0.01, {s['steps']} steps, {s['paths']} paths, seed {s['seed']}; "
-            "H = diag(1, 2, 4); heterogeneous agents sigma = (0.5, 1, 2, 1.5) (spec compression 5.9); AdamW as spec adaptive 7.8. "
+            "H = diag(1, 2, 4); heterogeneous agents sigma = (0.5, 1, 2, 1.5); AdamW on H = diag(1, 4) with rho = (10, 1), wd = 0.5. "
             "Stationary levels: discrete-exact for SGD and DCSGD, phase-3 (derived) for the sign methods, linearised Lyapunov for AdamW.")

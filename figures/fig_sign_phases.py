@@ -1,7 +1,7 @@
 """Figure 4: SignSGD's three phases. From far away the sign drift saturates (phase 1, SignGD),
 then passes an affine regime (phase 2) and ends linear (phase 3, SGD preconditioned by
 1/sigma); each phase approximation of the SDE is drawn beside the exact Erf SDE and the
-discrete method (spec adaptive 4.3, Lemma 3.4 structure; phase-2 constants UNSURE)."""
+discrete method (arXiv 2411.15958, Lemma 3.4 structure; phase-2 constants UNSURE)."""
 import numpy as np
 
 from methods import landscapes as L, noise as N, optimizers as O, simulate
@@ -13,10 +13,12 @@ KINDS = ("classic", "phase1", "phase2", "phase3")
 
 
 def settings(quick):
+    """The settings of this figure (``quick``: fewer paths and grid points, for tests and ``--quick``)."""
     return {"paths": 512 if quick else 4096, "lr": 0.01, "sigma": 0.5, "x0": 3.0, "steps": 800, "seed": 0}
 
 
 def compute(s):
+    """Run this figure's simulations for settings ``s``: a dict of arrays (cached by ``figures.cache``)."""
     f = L.DiagonalQuadratic([1.0])
     nz = N.Gaussian(s["sigma"])
     opt = O.SignSGD(lr=s["lr"])
@@ -31,6 +33,7 @@ def compute(s):
 
 
 def plot(data, s):
+    """Draw the figure from ``compute``'s arrays and the settings ``s``; returns the matplotlib figure."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
@@ -52,6 +55,7 @@ def plot(data, s):
 
 
 def caption(s):
+    """The caption under the figure: the settings chosen here (the papers' own were not recovered)."""
     return (f"Settings chosen here: f = x^2/2, Gaussian sigma = {s['sigma']}, lr = {s['lr']}, x0 = {s['x0']}, "
             f"{s['paths']} paths. Grey lines: |Y| = |f'|/(sqrt2 sigma) = 3/2 and 1/2 (phase boundaries, convention A, UNSURE). "
             "Phase 1 ignores the noise (it reaches 0, below the axis), phase 3 linearises the drift; each is faithful only in its own band.")

@@ -1,5 +1,5 @@
 """Figure 1: step-size stability. GD against the classic, second-order and corrected flows
-on the parabola ``x^2/2`` and the quartic ``x^4/4`` (spec l0l1 4.3; thresholds from theory.stability)."""
+on the parabola ``x^2/2`` and the quartic ``x^4/4`` (arXiv 2506.00181, Table 2; thresholds from theory.stability)."""
 import numpy as np
 
 from methods import landscapes as L, optimizers as O, simulate
@@ -12,6 +12,7 @@ KINDS = ("classic", "second_order", "corrected")
 
 
 def settings(quick):
+    """The settings of this figure (``quick``: fewer paths and grid points, for tests and ``--quick``)."""
     return {"parabola_etas": [1.5, 2.5], "quartic_etas": [0.5, 2.5], "x0": 1.0, "t_end_steps": 12,
             "refine": 200 if quick else 1000}
 
@@ -29,6 +30,7 @@ def _run(f, eta, s):
 
 
 def compute(s):
+    """Run this figure's simulations for settings ``s``: a dict of arrays (cached by ``figures.cache``)."""
     data = {}
     for tag, f, etas in (("parabola", L.DiagonalQuadratic([1.0]), s["parabola_etas"]),
                          ("quartic", L.Quartic(1), s["quartic_etas"])):
@@ -39,6 +41,7 @@ def compute(s):
 
 
 def plot(data, s):
+    """Draw the figure from ``compute``'s arrays and the settings ``s``; returns the matplotlib figure."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(2, 2, figsize=(8, 6))
@@ -74,6 +77,7 @@ def plot(data, s):
 
 
 def caption(s):
+    """The caption under the figure: the settings chosen here (the papers' own were not recovered)."""
     return (f"Settings chosen here: x0 = {s['x0']}, {s['t_end_steps']} GD steps, flows by Euler with dt = eta/{s['refine']}, "
-            "no noise. Only the corrected flow (drift -f' + (eta/2) f'' f', spec l0l1 4.2) loses stability with GD on "
+            "no noise. Only the corrected flow (drift -f' + (eta/2) f'' f', arXiv 2506.00181 Eq. 27) loses stability with GD on "
             "the parabola; on the quartic it is conservative (repels for eta x^2 > 2/3, GD needs < 2).")

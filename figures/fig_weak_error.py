@@ -1,6 +1,6 @@
 """Figure 8: weak error between SGD and its SDE models as the step shrinks, with fitted orders
 and 95% intervals (sde.convergence.weak_error_vs_eta). The first-order SME's side uses its
-exact moments (spec adaptive 2.4), so only the discrete side carries Monte Carlo noise."""
+exact moments (derived here), so only the discrete side carries Monte Carlo noise."""
 import math
 
 import numpy as np
@@ -21,11 +21,13 @@ def _sme(eta, T, second=False):
 
 
 def settings(quick):
-    # lr = 0.1 is pre-asymptotic (spec adaptive 7.1: 3.9e-3 there vs 2.8e-3 at 0.05), so the ladder starts at 0.05
+    # lr = 0.1 is pre-asymptotic (derived here: 3.9e-3 there vs 2.8e-3 at 0.05), so the ladder starts at 0.05
+    """The settings of this figure (``quick``: fewer paths and grid points, for tests and ``--quick``)."""
     return {"etas": [0.05, 0.025, 0.0125, 0.00625, 0.003125], "paths": 100_000 if quick else 400_000, "seed": 0}
 
 
 def compute(s):
+    """Run this figure's simulations for settings ``s``: a dict of arrays (cached by ``figures.cache``)."""
     out = {"etas": np.array(s["etas"])}
     for tag, second in (("sme1", False), ("sme2", True)):
         fit = weak_error_vs_eta(lambda e: O.SGD(lr=e), L.DiagonalQuadratic([LAM]), N.Gaussian(SIG), x0=X0, T=1.0,
@@ -36,6 +38,7 @@ def compute(s):
 
 
 def plot(data, s):
+    """Draw the figure from ``compute``'s arrays and the settings ``s``; returns the matplotlib figure."""
     import matplotlib.pyplot as plt
 
     e = data["etas"]
@@ -58,6 +61,7 @@ def plot(data, s):
 
 
 def caption(s):
-    return (f"Settings (spec adaptive 7.1): lambda = {LAM:g}, sigma = {SIG:g}, x0 = {X0:g}, T = 1, {s['paths']} discrete "
+    """The caption under the figure: the settings chosen here (the papers' own were not recovered)."""
+    return (f"Settings (chosen here): lambda = {LAM:g}, sigma = {SIG:g}, x0 = {X0:g}, T = 1, {s['paths']} discrete "
             "paths per lr; the SDE side is exact. The second-order SME's error falls faster until Monte Carlo noise on the "
             "discrete side dominates (error bars).")

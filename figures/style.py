@@ -9,6 +9,7 @@ STYLE = {
 
 
 def apply():
+    """Use the non-interactive backend (unless one is set) and the figures' common rcParams."""
     matplotlib.use("Agg", force=False)
     matplotlib.rcParams.update(STYLE)
 

@@ -4,22 +4,23 @@ Each public function evaluates a formula that sympy derives here (from the discr
 second-moment recursion, or from the stationary Lyapunov equation ``A C + C A^T = Q`` of a
 linear SDE); ``derivation(name)`` returns the symbolic result. Source and status:
 
-=============================  ==========================================  ==================
-function                       source                                      status
-=============================  ==========================================  ==================
-sgd_stationary_variance        spec adaptive 2.4 / 7.2                     recovered
-sgd_stationary_covariance      spec adaptive 4.2 (Lemma 3.8), general H    recovered (SDE), derived (discrete)
-dcsgd_stationary_second_moment spec compression 5.5 (discrete and SDE)     derived, verified
-sign_stationary_variance       spec adaptive 4.3 L3.7; compression 5.5     derived (phase 3)
-rmspropw_stationary_variance   spec adaptive 4.4                           derived (NUM)
-adamw_stationary_variance      spec adaptive 4.5 ("my Lyapunov form")      derived (NUM)
-dsignsgd_floor / dcsgd_floor   spec compression 5.5, 5.6                   derived
-crossover_sigma                spec compression 5.6                        derived
-sgd_pl_bound, dcsgd_pl_bound   spec adaptive 4.2; compression 5.2          derived
-dsignsgd_pl_bound              spec compression 5.3 (phase 3)              derived
-dcsgd_nonconvex_bound          spec compression 5.2 (L-smooth)             derived
-l0l1_dcsgd_gradient_bound      spec l0l1 5.2 (Theorem 4.2 structure)       derived
-=============================  ==========================================  ==================
+===============================  ====================================================  ===================================
+function                         source                                                status
+===============================  ====================================================  ===================================
+sgd_stationary_variance          SGD's SME on a quadratic (arXiv 1511.06251)           recovered
+sgd_stationary_covariance        arXiv 2411.15958 Lemma 3.8, general H                 recovered (SDE), derived (discrete)
+dcsgd_stationary_second_moment   arXiv 2502.17009 (DCSGD SDE; derived here)            derived, checked by simulation
+sign_stationary_variance         arXiv 2411.15958 Lemma 3.7; arXiv 2502.17009          derived (phase 3)
+rmspropw_stationary_variance     arXiv 2411.15958 (RMSpropW SDE)                       derived here, checked numerically
+adamw_stationary_variance        arXiv 2411.15958 (Lemma C.57 is the theta << rho1     derived here (Lyapunov equation),
+                                 limit of this form)                                   checked numerically
+dsignsgd_floor / dcsgd_floor     arXiv 2502.17009 (floors; derived here)               derived
+crossover_sigma                  arXiv 2502.17009 (noise resilience; derived here)     derived
+sgd_pl_bound, dcsgd_pl_bound     arXiv 2411.15958; arXiv 2502.17009                    derived here
+dsignsgd_pl_bound                arXiv 2502.17009 (phase 3; derived here)              derived
+dcsgd_nonconvex_bound            arXiv 2502.17009 (L-smooth; derived here)             derived
+l0l1_dcsgd_gradient_bound        arXiv 2506.00181 Theorem 4.2 (its structure)          derived here
+===============================  ====================================================  ===================================
 """
 from __future__ import annotations
 
@@ -90,7 +91,7 @@ def sgd_stationary_variance(eta, lam, sigma, *, discrete=True):
 
 def dcsgd_stationary_second_moment(eta, h, sigma, omega, agents, *, discrete=True):
     """``E x_j^2`` of DCSGD on ``sum h_j x_j^2 / 2`` with Bernoulli compressors and Gaussian noise
-    (spec compression 5.5): ``sigma`` and ``omega`` are scalars or one per agent; the formula uses
+    (arXiv 2502.17009, derived here): ``sigma`` and ``omega`` are scalars or one per agent; the formula uses
     ``mean(sigma^2)``, ``mean(omega sigma^2)`` and ``mean(omega)``."""
     sg = np.broadcast_to(np.asarray(sigma, dtype=float), (agents,))
     om = np.broadcast_to(np.asarray(omega, dtype=float), (agents,))
@@ -129,6 +130,9 @@ def dsignsgd_floor(eta, d, sigma, agents, nu=math.inf):
 
 
 def dcsgd_floor(eta, h, sigma, omega, agents, *, discrete=False):
+    """DCSGD's stationary ``E f`` on ``sum h_j x_j^2 / 2`` with Bernoulli compressors: the SDE's
+    (default) or the discrete method's exact value (``discrete=True``), from
+    ``dcsgd_stationary_second_moment`` (arXiv 2502.17009; derived here)."""
     return loss_from_variances(h, dcsgd_stationary_second_moment(eta, h, sigma, omega, agents, discrete=discrete))
 
 
@@ -179,7 +183,7 @@ def dcsgd_nonconvex_bound(T, f_gap, L, d, sigma, omega, agents, eta):
 def l0l1_dcsgd_gradient_bound(f_gap, L0, L1, d, agents, eta, int_eta, int_eta2, *, sigma0=0.0, omega=0.0,
                               epsilon=0.5):
     """Corrected DCSGD SDE under (L0,L1)-smoothness and affine variance, when the step obeys
-    the Theorem-4.2 ceiling with margin ``epsilon`` (spec l0l1 5.2, derived):
+    the Theorem-4.2 ceiling with margin ``epsilon`` (arXiv 2506.00181 Theorem 4.2's structure; derived here):
     ``E ||grad f(X_that)||^2 <= (f_gap + eta (L0 + L1) d B / (2N) int eta_s^2) / ((1 - epsilon) int eta_s)``
     with ``B = sigma0^2 (1 + omega)`` (homogeneous agents) and ``that`` drawn with density
     ``eta_s / int eta``; ``int_eta``, ``int_eta2`` are the schedule integrals over ``[0, t]``."""
@@ -190,7 +194,7 @@ def l0l1_dcsgd_gradient_bound(f_gap, L0, L1, d, agents, eta, int_eta, int_eta2, 
 def sgd_stationary_covariance(H, Sigma, eta, *, discrete=True):
     """Stationary covariance of SGD on ``(x - c)^T H (x - c) / 2`` with noise covariance ``Sigma``
     (mean ``c``). Discrete: ``C = (I - eta H) C (I - eta H)^T + eta^2 Sigma``; SDE:
-    ``H C + C H = eta Sigma`` (``= eta/2 H^-1 Sigma`` when they commute, spec adaptive 4.2)."""
+    ``H C + C H = eta Sigma`` (``= eta/2 H^-1 Sigma`` when they commute, arXiv 2411.15958 Lemma 3.8)."""
     from scipy import linalg
 
     H = np.asarray(H, float)

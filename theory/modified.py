@@ -5,10 +5,10 @@ A one-step rule ``x' = x + Delta`` is given by the moments of its increment,
 matchings decide the unknown drift coefficient ``alpha`` of a candidate family
 ``dX = (b0 + alpha eta b1) dt + sqrt(eta s2) dW``:
 
-* ``match_loss_drift``: the (L0,L1) paper's criterion (spec l0l1 4.2): the SDE's loss drift
+* ``match_loss_drift``: the (L0,L1) paper's criterion (arXiv 2506.00181, the derivation of its Eq. 27): the SDE's loss drift
   ``L f`` must equal the discrete one-step loss change per unit time
   ``(E f(x') - f(x)) / eta = (f' E Delta + f'' E Delta^2 / 2) / eta + O(eta^2)`` up to O(eta);
-* ``match_one_step_weak``: Li-Tai-E's second-order criterion (spec adaptive 2.2): for every
+* ``match_one_step_weak``: Li-Tai-E's second-order criterion (arXiv 1511.06251): for every
   test function ``g``, ``E g(X_eta) = g + eta L g + eta^2 L^2 g / 2 + ...`` must match
   ``E g(x')`` to O(eta^2) (checked on ``g = f`` in the deterministic case).
 
@@ -34,6 +34,9 @@ def d(n: int):
 
 @dataclass(frozen=True)
 class Matching:
+    """The result of a matching: the coefficient ``alpha`` of the candidate drift ``b0 + alpha eta b1``,
+    the matched drift, and the SDE's and the discrete rule's loss drifts it equates (to O(eta))."""
+
     rule: str
     criterion: str
     alpha: sp.Expr
@@ -119,7 +122,7 @@ def match_one_step_weak(rule="GD") -> Matching:
 
 
 def sign_loss_drift_correction():
-    """SignSGD, Gaussian noise (spec l0l1 4.5b, derived): ``E Delta = -eta m``, ``E Delta^2 = eta^2``
+    """SignSGD, Gaussian noise (derived here; the paper's sign correction was not recovered): ``E Delta = -eta m``, ``E Delta^2 = eta^2``
     with ``m = erf(f'/(sqrt2 sigma))``. Returns the drift correction ``c`` with
     ``f' c = eta f'' / 2`` less the diffusion's share, i.e. what a loss-drift-faithful model
     must add, and its form for the candidate ``c = (eta/2) f'' m``."""

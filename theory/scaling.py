@@ -6,12 +6,14 @@ omega, beta, eps, weight decay``). The law of ``X`` is unchanged up to the time 
 ``t -> r t`` iff every ``b_new / b_old`` and every ``D_new / D_old`` equal one common constant
 ``r`` that does not depend on the state; ``r = 1`` means the same SDE in the same time.
 
-Models offered (all DERIVED from the specs' SDEs; the rules are the papers' claims):
-* ``dsgd()``: ``b = -g``, ``D = eta sigma^2 / (N B)`` (spec compression 4.1, 5.7);
-* ``dsignsgd_phase3()``: ``b = -c sqrt(B) g / sigma``, ``D = eta / N`` (spec compression 4.3, 5.7);
+Models offered (all DERIVED here from the papers' SDEs; the rules are the papers' claims, or derived here
+where the papers' exact rule was not recovered):
+
+* ``dsgd()``: ``b = -g``, ``D = eta sigma^2 / (N B)`` (arXiv 2502.17009, DSGD SDE; the linear rule derived here);
+* ``dsignsgd_phase3()``: ``b = -c sqrt(B) g / sigma``, ``D = eta / N`` (arXiv 2502.17009, phase-3 DSignSGD SDE; the square-root rule derived here);
 * ``malladi_rmsprop()`` / ``malladi_adam()``: Malladi et al.'s SDEs written in the raw
   hyperparameters ``eta, B, beta_i, eps`` through ``sigma0 = sigma eta / sqrt(B)``,
-  ``eps0 = eps eta``, ``c_i = (1 - beta_i) / eta^2`` (spec adaptive 3.3-3.5).
+  ``eps0 = eps eta``, ``c_i = (1 - beta_i) / eta^2`` (arXiv 2205.10287, its scaling regime and square-root rule).
 """
 from __future__ import annotations
 
@@ -26,6 +28,9 @@ g, u, m = sp.symbols("g u m", real=True)  # state: gradient, second-moment and m
 
 @dataclass(frozen=True)
 class SymbolicSDE:
+    """An SDE given symbolically: its drift components ``b``, its diagonal diffusion-squared components
+    ``D`` (in its own time unit) and the state symbols they may depend on."""
+
     name: str
     drift: tuple
     diffusion2: tuple
@@ -34,6 +39,9 @@ class SymbolicSDE:
 
 @dataclass(frozen=True)
 class Verdict:
+    """Whether a rule keeps a model's law: ``invariant`` (every ``b`` and ``D`` ratio equal to one
+    state-free constant), that constant as ``time_factor`` (``t -> r t``), and the ratios themselves."""
+
     rule: dict
     invariant: bool
     time_factor: sp.Expr | None
@@ -61,10 +69,12 @@ def check(model: SymbolicSDE, rule: dict) -> Verdict:
 
 
 def dsgd() -> SymbolicSDE:
+    """DSGD's SDE: drift ``b = -g``, diffusion squared ``D = eta sigma^2 / (N B)`` (derived here)."""
     return SymbolicSDE("DSGD", (-g,), (eta * sigma**2 / (N * B),), (g,))
 
 
 def dsignsgd_phase3() -> SymbolicSDE:
+    """DSignSGD's phase-3 SDE: ``b = -c sqrt(B) g / sigma``, ``D = eta / N`` (derived here)."""
     return SymbolicSDE("DSignSGD (phase 3)", (-c * sp.sqrt(B) * g / sigma,), (eta / N,), (g,))
 
 
@@ -74,6 +84,8 @@ def _malladi_constants():
 
 
 def malladi_rmsprop() -> SymbolicSDE:
+    """Malladi et al.'s RMSprop SDE (arXiv 2205.10287), ``Sigma = 1``: ``dX = -P^-1 (g dt + sigma0 dW)``,
+    ``du = c2 (1 - u) dt``, ``P = sigma0 sqrt(u) + eps0``, in the raw hyperparameters."""
     s0, e0, _, c2 = _malladi_constants()
     P = s0 * sp.sqrt(u) + e0
     # dX = -P^-1 (g dt + s0 dW) (Sigma = 1), du = c2 (1 - u) dt
@@ -81,6 +93,8 @@ def malladi_rmsprop() -> SymbolicSDE:
 
 
 def malladi_adam() -> SymbolicSDE:
+    """Malladi et al.'s Adam SDE (arXiv 2205.10287) at stationary bias corrections: ``dX = -m / P dt``,
+    ``dm = c1 (g - m) dt + sigma0 c1 dW``, ``du = c2 (1 - u) dt``, in the raw hyperparameters."""
     s0, e0, c1, c2 = _malladi_constants()
     P = s0 * sp.sqrt(u) + e0  # stationary bias corrections (gamma_i -> 1)
     return SymbolicSDE("Malladi Adam", (-m / P, c1 * (g - m), c2 * (1 - u)),

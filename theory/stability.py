@@ -4,12 +4,12 @@
   ``|1 - eta lambda| < 1``, i.e. ``0 < eta < 2/lambda``. The deterministic parts of the SDE
   models are linear ODEs ``dX = -a X dt`` with ``a = lambda`` (classic), ``lambda (1 + eta lambda/2)``
   (second order) and ``lambda (1 - eta lambda/2)`` (corrected); they are stable iff ``a > 0``
-  (spec l0l1 4.3, recovered).
+  (arXiv 2506.00181, Table 2, recovered).
 * Quartic ``f = x^4 / 4``: GD ``x' = x (1 - eta x^2)`` contracts iff ``|1 - eta x^2| < 1``
   (``eta x^2 < 2``, iterate-dependent); the corrected ODE's loss drift
-  ``-x^6 + (3 eta/2) x^8`` is negative iff ``eta x^2 < 2/3`` (spec l0l1 4.3).
+  ``-x^6 + (3 eta/2) x^8`` is negative iff ``eta x^2 < 2/3`` (arXiv 2506.00181, Table 2: repulsive for large ``|x|``; the threshold derived here).
 * DCSGD under (L0,L1)-smoothness, affine variance and compression: the Theorem 4.2 step
-  ceiling (spec l0l1 5.1, recovered form) and its classic-SDE counterpart (Table 2).
+  ceiling (arXiv 2506.00181 Theorem 4.2, Eq. 15, recovered form) and its classic-SDE counterpart (Table 2).
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def model_quartic_region(kind: str):
     """Values of ``u = eta x^2`` where the model's ODE on ``x^4/4`` decreases the loss, and the
     loss drift ``b f'`` with ``b = -f' + c eta f'' f'`` (derived here, not pasted).
 
-    classic and second order: every ``u > 0``; corrected: ``u < 2/3`` (spec l0l1 4.3).
+    classic and second order: every ``u > 0``; corrected: ``u < 2/3`` (derived here).
     """
     if kind not in CURVATURE_COEFF:
         raise ValueError(f"kind must be one of {sorted(CURVATURE_COEFF)}, got {kind!r}")
@@ -68,7 +68,7 @@ def corrected_quartic_region():
 
 
 def dcsgd_step_ceiling(corrected: bool = True):
-    """The (L0,L1) DCSGD step ceiling ``eta eta_t < ...`` (spec l0l1 5.1 Theorem 4.2 / Table 2).
+    """The (L0,L1) DCSGD step ceiling ``eta eta_t < ...`` (arXiv 2506.00181 Theorem 4.2 / Table 2).
 
     Symbols: ``L0, L1, G_norm`` (= E||grad f||), ``omega`` (mean), ``s0w, s1w`` (means of
     ``sigma0^2 omega``, ``sigma1^2 omega``), ``s0, s1`` (means of ``sigma0^2``, ``sigma1^2``),
