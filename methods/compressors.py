@@ -1,10 +1,10 @@
 """Compressors ``C(x)`` applied by each agent to its stochastic gradient.
 
 Unbiased ones satisfy ``E C(x) = x`` and ``E ||C(x) - x||^2 <= omega ||x||^2``
-(spec compression 1.4); ``omega(d)`` gives the constant (exact where known, see
+(arXiv 2502.17009, the unbiased-compressor assumption); ``omega(d)`` gives the constant (exact where known, see
 ``omega_exact``). Sign and top-k are biased and are here for contrast (``omega`` is
 ``None``). Each parameter (``k``, ``p``, ``s``) is a scalar shared by all agents or a
-sequence with one value per agent (heterogeneous compression, spec compression 1.6:
+sequence with one value per agent (heterogeneous compression, arXiv 2502.17009:
 ``omega_bar`` and ``mean(omega sigma^2)`` enter the theory). Every compressor is a component
 (``methods.component``); kernel signature:
 
@@ -193,7 +193,7 @@ def _randk(rng, v, p, agent, state, iwork, out):
 class RandK(Compressor):
     """Keep ``k`` of ``d`` coordinates chosen uniformly without replacement, scale ``d/k``.
 
-    ``omega = d/k - 1`` (tight). Covariance (spec compression 1.4, derived and MC-checked):
+    ``omega = d/k - 1`` (tight). Covariance (derived here and Monte Carlo checked):
     ``(d/k - 1) [diag(x^2) - (x x^T - diag(x^2)) / (d - 1)]``.
     """
 
@@ -234,7 +234,7 @@ def _bernoulli(rng, v, p, agent, state, iwork, out):
 class Bernoulli(Compressor):
     """Keep each coordinate independently with probability ``p``, scaled by ``1/p``.
 
-    ``omega = 1/p - 1``; covariance ``omega diag(x^2)`` (spec compression 1.4).
+    ``omega = 1/p - 1``; covariance ``omega diag(x^2)`` (derived here).
     """
 
     p: float | tuple = 0.5

@@ -434,7 +434,7 @@ class NormPower(Landscape):
 
     ``||H|| = q (q-1) r^(q-2)`` and ``||grad f|| = q r^(q-1)``; the bound reduces to
     ``(q-1) r^(q-2) (1 - r) <= 1``, true for all r >= 0. Not L-smooth for q > 2
-    (spec l0l1 5.4 row ``||x||^(2n)``, derived). Minimum 0 at 0.
+    (the ``||x||^(2n)`` example of (L0,L1)-smooth functions, Zhang et al. arXiv 1905.11881 and follow-ups; constants derived here). Minimum 0 at 0.
     """
 
     d: int = 1

@@ -13,7 +13,7 @@ user's own ``@njit`` function.
 Scales broadcast against ``(agents, d)`` with numpy rules: a scalar, ``(d,)`` (per
 coordinate, shared by agents), ``(agents, 1)`` (per agent) or ``(agents, d)``.
 
-Batch size ``B`` (all models; spec compression 1.2): the oracle is the average of ``B``
+Batch size ``B`` (all models; the convention is derived here): the oracle is the average of ``B``
 independent draws. For Gaussian and affine-variance noise this is exactly a scale
 ``1/sqrt(B)``; for symmetric alpha-stable noise exactly ``B^(1/alpha - 1)`` (Cauchy:
 no reduction); Student-t is not closed under averaging, so ``B`` draws are averaged.
@@ -254,7 +254,7 @@ class StudentT(Noise):
     """``Z_j = sigma_j T_j`` with i.i.d. Student-t coordinates, ``nu > 0`` degrees of freedom.
 
     ``nu = 1`` is Cauchy (no mean); ``nu <= 2`` has infinite variance. Independent
-    coordinates (spec compression 1.3; multivariate-t is the UNSURE alternative, not
+    coordinates (as in arXiv 2502.17009 and arXiv 2506.00181; multivariate-t is the UNSURE alternative, not
     implemented). Batch ``B``: the average of ``B`` independent draws (exact).
     """
 
@@ -313,7 +313,7 @@ def _affine_sample(rng, x, g, gn2, lp, p, agent, state, out):
 
 @dataclass(frozen=True, eq=False)
 class AffineVariance(Noise):
-    """``Z ~ N(0, (sigma0^2 + sigma1^2 ||grad f(x)||^2) I / B)`` (spec l0l1 A3.2).
+    """``Z ~ N(0, (sigma0^2 + sigma1^2 ||grad f(x)||^2) I / B)`` (arXiv 2506.00181, the affine-variance assumption of Theorem 4.2).
 
     ``sigma0``, ``sigma1``: scalars or one per agent. The paper's experiment E1 uses
     ``sigma0 = 0``.

@@ -8,7 +8,7 @@ Every optimizer is ``N`` agents (default 1) plus a server:
    step ``lr * eta_k`` (``eta_k`` from the schedule).
 
 So DSGD is SGD with N agents, DCSGD adds an unbiased compressor and DSignSGD uses the
-sign as the transform (spec compression section 3, spec l0l1 section 3); the server
+sign as the transform (the update rules of arXiv 2502.17009 and arXiv 2506.00181); the server
 rules are SGD, normalized SGD, clipped SGD, RMSprop(W) and Adam(W).
 
 Server update kernels share one signature,
@@ -209,24 +209,24 @@ class SGD(Optimizer):
 
 
 def DSGD(lr: float = 0.01, agents: int = 1, schedule=None) -> SGD:
-    """Distributed SGD: ``x_{k+1} = x_k - (lr eta_k / N) sum_i g_i`` (spec compression 3)."""
+    """Distributed SGD: ``x_{k+1} = x_k - (lr eta_k / N) sum_i g_i`` (arXiv 2502.17009)."""
     return SGD(lr=lr, agents=agents, schedule=schedule)
 
 
 def DCSGD(lr: float = 0.01, agents: int = 1, compressor=None, schedule=None) -> SGD:
     """Distributed compressed SGD: ``x_{k+1} = x_k - (lr eta_k / N) sum_i C_i(g_i)``
-    (spec compression 3; no error feedback, no server-side compression)."""
+    (arXiv 2502.17009, arXiv 2506.00181; no error feedback, no server-side compression)."""
     return SGD(lr=lr, agents=agents, compressor=compressor, schedule=schedule)
 
 
 def SignSGD(lr: float = 0.01, schedule=None) -> SGD:
-    """``x_{k+1} = x_k - lr eta_k sign(g_k)`` with ``sign(0) = 0`` (spec adaptive 4.1)."""
+    """``x_{k+1} = x_k - lr eta_k sign(g_k)`` with ``sign(0) = 0`` (arXiv 2411.15958)."""
     return SGD(lr=lr, schedule=schedule, compressor=_compressors.Sign())
 
 
 def DSignSGD(lr: float = 0.01, agents: int = 1, schedule=None) -> SGD:
     """``x_{k+1} = x_k - (lr eta_k / N) sum_i sign(g_i)``: the server averages the signs
-    (not a majority vote; spec compression 1.5)."""
+    (not a majority vote; arXiv 2506.00181, arXiv 2502.17009)."""
     return SGD(lr=lr, agents=agents, schedule=schedule, compressor=_compressors.Sign())
 
 
@@ -246,7 +246,7 @@ def _normalized_update(x, v, state, k, lr, p):
 class NormalizedSGD(Optimizer):
     """``x_{k+1} = x_k - lr eta_k v_k / ||v_k||`` (no step when ``v_k = 0``).
 
-    The "plain normalized SGD" baseline of spec l0l1 section 3 (form UNSURE there).
+    The "plain normalized SGD" baseline of the experiments of arXiv 2506.00181 (its exact form is UNSURE).
     """
 
     lr: float = 0.01
@@ -330,7 +330,7 @@ class RMSprop(Optimizer):
     ``v_{k+1} = alpha v_k + (1 - alpha) g_k^2``,  ``x_{k+1} = x_k - lr g_k / (sqrt(v_{k+1}) + eps)``,
     eps outside the square root, no bias correction. ``weight_decay`` is coupled L2
     (``g_k <- g_k + wd x_k``); ``RMSpropW`` is the decoupled form. ``v0`` sets
-    ``v_0`` (spec adaptive 6.1: 0 or sigma^2). Paper parametrisation:
+    ``v_0`` (0 or sigma^2; chosen here). Paper parametrisation:
     ``RMSprop.from_rho(lr, rho)`` with ``alpha = 1 - rho lr``.
     """
 
@@ -362,13 +362,13 @@ class RMSprop(Optimizer):
 
     @classmethod
     def from_rho(cls, lr, rho, **kw):
-        """Paper parametrisation ``alpha = 1 - rho lr`` (spec adaptive 4.1)."""
+        """Paper parametrisation ``alpha = 1 - rho lr`` (arXiv 2411.15958, its scaling regime)."""
         return cls(lr=lr, alpha=_betas_from_rho(lr, rho, "rho"), **kw)
 
 
 @dataclass(frozen=True, eq=False)
 class RMSpropW(RMSprop):
-    """RMSprop with decoupled weight decay (spec adaptive 4.1):
+    """RMSprop with decoupled weight decay (arXiv 2411.15958):
     ``x_{k+1} = x_k - lr g_k / (sqrt(v_{k+1}) + eps) - lr wd x_k``."""
 
     decoupled = True
@@ -489,7 +489,7 @@ class Adam(Optimizer):
 
     @classmethod
     def from_rho(cls, lr, rho1, rho2, **kw):
-        """Paper parametrisation ``beta_i = 1 - rho_i lr`` (spec adaptive 4.1)."""
+        """Paper parametrisation ``beta_i = 1 - rho_i lr`` (arXiv 2411.15958, its scaling regime)."""
         return cls(lr=lr, betas=(_betas_from_rho(lr, rho1, "rho1"), _betas_from_rho(lr, rho2, "rho2")), **kw)
 
     @property

@@ -261,7 +261,7 @@ student_t = _on_array_with(student_t_t)
 
 @inline_kernel
 def fill_normal(s, out):
-    """``out[:] = `` independent standard normals, state held in registers."""
+    """``out[:]`` = independent standard normals, state held in registers."""
     st = (s[0], s[1], s[2], s[3])
     for j in range(out.shape[0]):
         z, st = normal_t(st)

@@ -1,6 +1,6 @@
 """Learning-rate schedules ``eta_k``: the step at iteration ``k`` is ``lr * eta_k``.
 
-SDE time stays ``t = k * lr`` (spec l0l1 1.2); the SDE models scale drift and diffusion
+SDE time stays ``t = k * lr`` (as in arXiv 2506.00181); the SDE models scale drift and diffusion
 by ``eta_t``. Kernel signature:
 
     ``factor(k, grad, direction, p) -> float``
@@ -73,7 +73,7 @@ def _invsqrt(k, g, v, p):
 
 @dataclass(frozen=True)
 class InvSqrt(Schedule):
-    """``eta_k = 1 / sqrt(k + 1)`` (spec l0l1 1.2: the standard schedule used for DSignSGD)."""
+    """``eta_k = 1 / sqrt(k + 1)`` (arXiv 2506.00181: the standard schedule of its DSignSGD experiments)."""
 
     _factor = staticmethod(_invsqrt)
 
@@ -159,8 +159,8 @@ def _gradnorm(k, g, v, p):
 class GradNormalized(Schedule):
     """``eta_k = base_k * c / (a + b ||g_k||)``: gradient-norm normalisation.
 
-    The normalisation that the (L0,L1) paper shows D(C)SGD needs (spec l0l1 section 3,
-    Theorem 4.2 "Eq. 15"). ``source="stochastic"`` uses the aggregated stochastic
+    The normalisation that the (L0,L1) paper shows D(C)SGD needs (arXiv 2506.00181,
+    Theorem 4.2, Eq. 15). ``source="stochastic"`` uses the aggregated stochastic
     direction, ``"oracle"`` the exact gradient (the paper's exact implementable rule
     is NOT RECOVERED: both are offered, stochastic is the default). ``base`` is another
     schedule multiplied in (default constant).
@@ -194,7 +194,7 @@ class GradNormalized(Schedule):
     @classmethod
     def theorem_4_2(cls, *, L0, L1, d, agents=1, omega=0.0, sigma0=0.0, sigma1=0.0, epsilon=0.5,
                     source="stochastic", base=None) -> "GradNormalized":
-        """The step ceiling of spec l0l1 Theorem 4.2 turned into a schedule (DERIVED).
+        """The step ceiling of arXiv 2506.00181 Theorem 4.2 (Eq. 15) turned into a schedule (DERIVED here).
 
         ``eta eta_k = 2 epsilon / (a + b ||g||)`` with ``a = L0 (1 + A/N) + L1 d B / N``,
         ``b = L1 (1 + A/N)``, ``A = omega_bar + d (mean(sigma1^2 omega) + mean(sigma1^2))``,

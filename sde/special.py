@@ -1,7 +1,7 @@
 """Mean of the sign of a noisy coordinate, usable inside numba kernels.
 
 For ``g = mu + sigma Z`` with ``Z`` symmetric, ``E sign(g) = 1 - 2 P(g < 0) = 2 F(mu / sigma) - 1``
-(spec adaptive 4.3, spec compression 4.3):
+(arXiv 2411.15958, Cor 3.3; arXiv 2502.17009):
 
 * Gaussian: ``erf(y / sqrt 2)``, ``y = mu / sigma``;
 * Student-t with ``nu > 0`` degrees of freedom: ``2 F_nu(y) - 1`` with ``F_nu`` the t CDF
