@@ -458,3 +458,7 @@ def make(name: str, **kwargs) -> Optimizer:
     clipped_sgd, rmsprop, rmspropw, adam, adamw."""
     _checks.one_of("name", name.lower() if isinstance(name, str) else name, _BY_NAME)
     return _BY_NAME[name.lower()](**kwargs)
+
+
+from .momentum import SGDM, HeavyBall  # noqa: E402  (momentum server rules, in their own module)
+_BY_NAME.update(sgdm=SGDM, heavy_ball=HeavyBall)
