@@ -18,6 +18,7 @@ from methods import noise as _N
 from methods import optimizers as _O
 
 from . import adaptive as _adaptive
+from . import momentum as _momentum
 from . import sgd as _sgd
 from . import sign as _sign
 from .base import SDEModel
@@ -32,6 +33,8 @@ def _family(optimizer):
         return _sign if isinstance(optimizer.compressor, _C.Sign) else _sgd
     if isinstance(optimizer, (_O.Adam, _O.RMSprop)):
         return _adaptive
+    if isinstance(optimizer, (_O.SGDM, _O.HeavyBall)):
+        return _momentum
     raise ValueError(f"optimizer {type(optimizer).__name__} has no SDE model here "
                      "(SGD, DSGD, DCSGD, SignSGD, DSignSGD, RMSprop(W) and Adam(W) do)")
 

@@ -145,3 +145,115 @@ def test_heavy_ball_bad_parameters_and_names():
     assert isinstance(O.make("heavy_ball", lr=0.1, beta=0.5), O.HeavyBall)
     assert O.SGDM(lr=0.1, momentum=0.75, dampening=0.5).effective_lr == pytest.approx(0.2)
     assert math.isclose(O.HeavyBall(lr=0.3).effective_lr, 0.3)
+
+
+# ---------------------------------------------------------------------------- the SGDM SDE
+import sde  # noqa: E402
+from sde import momentum as SM  # noqa: E402
+
+SDE_COMBOS = [O.SGDM(lr=0.004, momentum=0.9), O.SGDM(lr=0.002, momentum=0.8, dampening=0.5, weight_decay=0.3),
+              O.HeavyBall.from_rho(lr=0.01, rho=5.0), O.SGDM(lr=0.003, momentum=0.9, nesterov=True)]
+
+
+@pytest.mark.parametrize("opt", SDE_COMBOS, ids=["sgdm", "damp_wd", "heavy_ball", "nesterov"])
+def test_closed_forms_of_the_stationary_laws(opt):
+    """Sanity of the linear algebra (both sides are closed forms): the continuous Lyapunov solution
+    is kappa1 lr sigma^2 / (2 L) for kappa0 = 0, and the discrete Lyapunov solution is the sympy-derived
+    heavy-ball formula."""
+    lam, var = 2.0, 0.7
+    Ps = SM.stationary_covariance_sde(opt, lam, var)
+    Pd = SM.stationary_covariance_discrete(opt, lam, var)
+    rho, k1, k0 = SM.coefficients(opt)
+    L = lam + opt.weight_decay
+    if k0 == 0.0:
+        assert Ps[0, 0] == pytest.approx(k1 * opt.lr * var / (2 * L), rel=1e-12)
+        assert Ps[1, 1] == pytest.approx(rho * opt.lr * var / 2, rel=1e-12) and abs(Ps[0, 1]) < 1e-12 * Ps[0, 0]
+        beta = opt.beta if isinstance(opt, O.HeavyBall) else opt.momentum
+        assert Pd[0, 0] == pytest.approx(SM.heavy_ball_stationary_variance(opt.effective_lr, beta, L, var), rel=1e-12)
+
+
+@pytest.mark.parametrize("opt", SDE_COMBOS, ids=["sgdm", "damp_wd", "heavy_ball", "nesterov"])
+def test_sde_matches_the_exact_discrete_law_to_first_order(opt):
+    """The model error of the stationary Var x is first order: at fixed momentum it halves when lr
+    halves (ratio 2 +- 5%), and for the non-nesterov forms it is exactly e/(1 - e),
+    e = L h (1 - beta) / (2 (1 + beta))."""
+    lam, var = 3.0, 1.0
+    def gap(o):
+        return SM.stationary_covariance_discrete(o, lam, var)[0, 0] / SM.stationary_covariance_sde(o, lam, var)[0, 0] - 1
+    g1 = gap(opt)
+    if isinstance(opt, O.HeavyBall):  # fixed beta (not fixed rho) for the halving
+        half = O.HeavyBall(lr=opt.lr / 2, beta=opt.beta)
+    else:
+        half = O.SGDM(lr=opt.lr / 2, momentum=opt.momentum, dampening=opt.dampening, nesterov=opt.nesterov,
+                      weight_decay=opt.weight_decay)
+    assert 1.9 <= g1 / gap(half) <= 2.1
+    if SM.coefficients(opt)[2] == 0.0:
+        beta = opt.beta if isinstance(opt, O.HeavyBall) else opt.momentum
+        e = (lam + opt.weight_decay) * opt.effective_lr * (1 - beta) / (2 * (1 + beta))
+        assert g1 == pytest.approx(e / (1 - e), rel=1e-9)
+
+
+LAMS, SIGMAS = np.array([1.0, 4.0]), np.array([1.0, 0.5])
+
+
+def _exact_time_average(run, after, A, B, s0, first=None):
+    """Exact E[mean over the save points t >= after of x_k^2] for a linear chain."""
+    steps = int(run.step[-1])
+    mean, cov = SM.moments_discrete(A, B, s0, steps, first=first)
+    ks = run.step[run.t >= after]
+    return float(np.mean(cov[ks, 0, 0] + mean[ks, 0] ** 2)), mean, cov
+
+
+@pytest.mark.parametrize("opt", [SDE_COMBOS[1], SDE_COMBOS[3]], ids=["damp_wd", "nesterov"])
+def test_discrete_sgdm_matches_its_exact_gaussian_law(opt):
+    """methods.simulate against the exact law of the AR(2) chain (torch's first step included),
+    two-sided within 4 s.e.: the stationary time average of x_j^2 and the transient mean at k = 40."""
+    f = L.DiagonalQuadratic(LAMS)
+    steps = 3000
+    run = simulate(f, opt, N.Gaussian(SIGMAS), x0=1.0, steps=steps, paths=2048, seed=11, save_every=20,
+                   record_iterates=True)
+    after = run.t[-1] / 2
+    for j in range(2):
+        A, B = SM.discrete_system(opt, LAMS[j], SIGMAS[j] ** 2)
+        first = SM.discrete_system(opt, LAMS[j], SIGMAS[j] ** 2, first=True)
+        want, mean, _ = _exact_time_average(run, after, A, B, [1.0, 0.0], first=first)
+        got, se = run.time_average(f"x2_{j}", after=after)
+        assert abs(got - want) <= 4 * se, (j, got, want, se)
+        i40 = int(np.flatnonzero(run.step == 40)[0])
+        m, s = run.mean(f"x_{j}")[i40], run.stderr(f"x_{j}")[i40]
+        assert abs(m - mean[40, 0]) <= 4 * s, (j, m, mean[40, 0], s)
+
+
+def test_sgdm_sde_simulation_against_its_scheme_and_closed_form():
+    """sde.integrate (refine 4) against the exact law of its own scheme (two-sided, 4 s.e.), and
+    against the SDE's continuous closed form within 4 s.e. plus the scheme's exact bias; the
+    discrete chain's exact gap to the SDE is the model error e/(1 - e) (previous test)."""
+    opt = SDE_COMBOS[1]
+    f = L.DiagonalQuadratic(LAMS)
+    m = sde.model(opt, f, N.Gaussian(SIGMAS))
+    assert m.provenance == "derived" and sde.kinds(opt) == ["classic"]
+    steps, refine = 3000, 4
+    run = sde.integrate(m, x0=1.0, t_end=steps * opt.lr, paths=2048, seed=12, refine=refine, save_every=20,
+                        record_iterates=True)
+    after = run.t[-1] / 2
+    for j in range(2):
+        A, B = SM.scheme_system(opt, LAMS[j], SIGMAS[j] ** 2, refine)
+        want, _, cov = _exact_time_average(run, after, A, B, [1.0, 0.0])
+        got, se = run.time_average(f"x2_{j}", after=after)
+        assert abs(got - want) <= 4 * se, (j, got, want, se)
+        cont = SM.stationary_covariance_sde(opt, LAMS[j], SIGMAS[j] ** 2)[0, 0]
+        bias = abs(want - cont)
+        assert bias < 0.01 * cont  # the scheme's own error at dt = lr/4 (exact number, stated)
+        assert abs(got - cont) <= 4 * se + bias
+
+
+def test_sgdm_sde_bad_input():
+    f = L.DiagonalQuadratic([1.0])
+    with pytest.raises(ValueError, match="noise"):
+        sde.model(O.SGDM(lr=0.01), f, N.StudentT(2.0))
+    with pytest.raises(ValueError, match="kind"):
+        sde.model(O.SGDM(lr=0.01), f, N.Gaussian(1.0), kind="corrected")
+    with pytest.raises(ValueError, match="optimizer"):
+        sde.model(O.SGDM(lr=0.01, compressor="sign"), f, N.Gaussian(1.0))
+    with pytest.raises(ValueError, match="lam"):
+        SM.stationary_covariance_sde(O.SGDM(lr=0.01), -1.0, 1.0)
