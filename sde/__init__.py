@@ -18,6 +18,7 @@ from methods import noise as _N
 from methods import optimizers as _O
 
 from . import adaptive as _adaptive
+from . import clipped as _clipped
 from . import momentum as _momentum
 from . import sgd as _sgd
 from . import sign as _sign
@@ -35,6 +36,8 @@ def _family(optimizer):
         return _adaptive
     if isinstance(optimizer, (_O.SGDM, _O.HeavyBall)):
         return _momentum
+    if isinstance(optimizer, _O.ClippedSGD):
+        return _clipped
     raise ValueError(f"optimizer {type(optimizer).__name__} has no SDE model here "
                      "(SGD, DSGD, DCSGD, SignSGD, DSignSGD, RMSprop(W) and Adam(W) do)")
 
