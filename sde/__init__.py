@@ -9,6 +9,8 @@ Kinds by method (``sde.kinds(optimizer)`` lists them):
   alpha-stable noise also ``levy`` (alpha-stable driven Euler);
 * SignSGD, DSignSGD: ``classic`` (default), ``corrected``, ``phase1``, ``phase2``, ``phase3``;
 * RMSprop(W), Adam(W): ``classic`` (Compagnoni et al., t = k lr), ``malladi`` (t = k lr^2).
+* SGDM, HeavyBall: ``classic`` (an (X, M) system, derived; ``sde.momentum``);
+* ClippedSGD: ``classic`` (d = 1, Gaussian or Student-t noise, derived; ``sde.clipped``).
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ def _family(optimizer):
     if isinstance(optimizer, _O.ClippedSGD):
         return _clipped
     raise ValueError(f"optimizer {type(optimizer).__name__} has no SDE model here "
-                     "(SGD, DSGD, DCSGD, SignSGD, DSignSGD, RMSprop(W) and Adam(W) do)")
+                     "(SGD, DSGD, DCSGD, SignSGD, DSignSGD, RMSprop(W), Adam(W), SGDM, HeavyBall and ClippedSGD do)")
 
 
 def kinds(optimizer) -> list[str]:

@@ -1,13 +1,18 @@
 """SGDM and heavy ball: PyTorch's torch.optim.SGD to 1e-12, the engine, bad input; the SGDM SDE
 against the exact Gaussian law of the discrete chain on quadratics."""
 import math
+import zlib
 
 import numpy as np
 import pytest
 
 from methods import landscapes as L, noise as N, optimizers as O, simulate
 
-torch = pytest.importorskip("torch")
+try:  # the test extra installs torch's CPU build; without it only the torch cross-checks skip
+    import torch
+except ImportError:  # pragma: no cover
+    torch = None
+needs_torch = pytest.mark.skipif(torch is None, reason="torch not installed (pip install '.[test]')")
 
 COMBOS = [
     dict(momentum=0.9),
@@ -37,9 +42,10 @@ def _torch_stream(x0, grads, lr, kw):
     return np.array(out), (None if buf is None else buf.numpy().copy())
 
 
+@needs_torch
 @pytest.mark.parametrize("kw", COMBOS, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()))
 def test_sgdm_step_matches_torch_on_random_gradient_streams(kw):
-    rng = np.random.default_rng(abs(hash(tuple(sorted(kw.items())))) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(repr(sorted(kw.items())).encode()))  # deterministic per combination
     x0 = rng.normal(size=7)
     grads = [rng.standard_t(3.0, size=7) * 2.0 for _ in range(200)]
     xs_t, buf_t = _torch_stream(x0, grads, 0.01, kw)
@@ -65,6 +71,7 @@ def test_first_step_rule_follows_the_state_not_k():
     np.testing.assert_allclose(a[0], x - 0.1 * g, rtol=1e-15)  # b_1 = g, no dampening on the copy
 
 
+@needs_torch
 @pytest.mark.parametrize("kw", [COMBOS[1], COMBOS[2], COMBOS[4]], ids=["damp", "nesterov", "damp_wd"])
 def test_sgdm_in_simulate_matches_torch_on_a_quadratic(kw):
     """Exact gradients on f = 1/2 sum lambda_j (x_j - c_j)^2: the gradient stream is known, so
@@ -88,6 +95,7 @@ def test_sgdm_in_simulate_matches_torch_on_a_quadratic(kw):
         assert _rel(run.iterates[:, i, :], ref) <= 1e-12
 
 
+@needs_torch
 def test_heavy_ball_is_torch_sgd_with_scaled_lr():
     """``HeavyBall(lr, beta)`` = ``torch.optim.SGD(lr (1 - beta), momentum=beta)`` (exact arithmetic;
     the roundings differ, so 1e-12 relative)."""
