@@ -461,4 +461,5 @@ def make(name: str, **kwargs) -> Optimizer:
 
 
 from .momentum import SGDM, HeavyBall  # noqa: E402  (momentum server rules, in their own module)
-_BY_NAME.update(sgdm=SGDM, heavy_ball=HeavyBall)
+from .clipping import CoordinateClippedSGD  # noqa: E402
+_BY_NAME.update(sgdm=SGDM, heavy_ball=HeavyBall, coordinate_clipped_sgd=CoordinateClippedSGD)

@@ -10,7 +10,8 @@ Kinds by method (``sde.kinds(optimizer)`` lists them):
 * SignSGD, DSignSGD: ``classic`` (default), ``corrected``, ``phase1``, ``phase2``, ``phase3``;
 * RMSprop(W), Adam(W): ``classic`` (Compagnoni et al., t = k lr), ``malladi`` (t = k lr^2).
 * SGDM, HeavyBall: ``classic`` (an (X, M) system, derived; ``sde.momentum``);
-* ClippedSGD: ``classic`` (d = 1, Gaussian or Student-t noise, derived; ``sde.clipped``).
+* ClippedSGD (d = 1), CoordinateClippedSGD (any d): ``classic`` (Gaussian or Student-t noise, derived;
+  ``sde.clipped``).
 """
 from __future__ import annotations
 

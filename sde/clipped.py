@@ -8,10 +8,12 @@ E, arXiv 1511.06251, applied to the clipped oracle; DERIVED here) is, with ``s =
     dX = -s m_c(X) dt + s sqrt(lr v_c(X)) dW,
     m_c(x) = E clip_c(grad f(x) + Z),   v_c(x) = Var clip_c(grad f(x) + Z).
 
-Restriction: ``d = 1``, where norm clipping is ``clip_c(y) = max(-c, min(c, y))`` and the moments
-have closed forms. For ``d > 1`` norm clipping of a noisy vector couples the coordinates (the
-mean needs a ``d``-dimensional integral, or a 1-D one for isotropic Gaussian noise) and is not
-built: ``sde.model`` raises ``ValueError`` naming the landscape.
+Restriction: ``ClippedSGD`` (norm clipping) in ``d = 1``, where ``clip_c(y) = max(-c, min(c, y))``
+and the moments have closed forms; ``CoordinateClippedSGD`` (``methods.clipping``) in any ``d``,
+where the same formulas hold coordinate by coordinate (independent noise coordinates, diagonal
+diffusion). For ``d > 1`` norm clipping of a noisy vector couples the coordinates (the mean needs
+a ``d``-dimensional integral, or a 1-D one for isotropic Gaussian noise) and is not built:
+``sde.model`` raises ``ValueError`` naming the landscape.
 
 Closed forms (DERIVED here). With ``Y = g + sigma T``, ``a = (-c - g)/sigma``, ``b = (c - g)/sigma``,
 ``F``/``f`` the CDF/density of ``T``, ``u = clip_c(Y) - h`` and the truncated moments
@@ -45,6 +47,7 @@ import numpy as np
 from methods import compressors as C
 from methods import noise as N
 from methods._jit import kernel
+from methods.clipping import CoordinateClippedSGD
 
 from .base import SDEModel, euler_maruyama_diag
 from .special import _stdtr
@@ -206,13 +209,15 @@ def noise_law(noise) -> tuple[int, float]:
 def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)} for ClippedSGD, got {kind!r}")
-    if landscape.d != 1:
-        raise ValueError(f"landscape: the clipped-SGD SDE is built for d = 1 only (norm clipping of a noisy "
-                         f"vector couples the coordinates), got d = {landscape.d}")
+    coordinate = isinstance(optimizer, CoordinateClippedSGD)
+    if landscape.d != 1 and not coordinate:
+        raise ValueError(f"landscape: the norm-clipped SGD SDE is built for d = 1 only (norm clipping of a noisy "
+                         f"vector couples the coordinates), got d = {landscape.d}; CoordinateClippedSGD factorises")
     if optimizer.agents != 1 or type(optimizer.compressor) is not C.Identity:
         raise ValueError("optimizer: the clipped-SGD SDE models a single agent without compression")
     law, nu = noise_law(noise)
-    sigma = noise.table(1, 1)[0]
+    d = landscape.d
+    sigma = noise.table(d, 1)[0]
     if np.any(sigma <= 0):
         raise ValueError("noise: the clipped-SGD SDE needs sigma > 0 (sigma = 0 is clipped GD, an ODE)")
     p = np.concatenate([[optimizer.lr, float(law), nu if law else 0.0, t_log_norm(nu) if law else 0.0,
@@ -221,9 +226,9 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     step = euler_maruyama_diag(_drift_for(grad), _coef)
     law_txt = "Gaussian" if law == 0 else f"Student-t nu = {nu:g}"
     formula = (f"dX = -s E[clip_c(grad f + Z)] dt + s sqrt(lr Var[clip_c(grad f + Z)]) dW  "
-               f"(c = {optimizer.clip:g}, Z {law_txt}, d = 1)")
-    return SDEModel(method="ClippedSGD", kind=kind, landscape=landscape, noise=noise, optimizer=optimizer, params=p,
-                    step=step, key=("clipped", grad), state_dim=1, noise_dim=1, work_size=4,
+               f"(c = {optimizer.clip:g}, Z {law_txt}, " + ("coordinate-wise clip)" if coordinate else "d = 1)"))
+    return SDEModel(method=type(optimizer).__name__, kind=kind, landscape=landscape, noise=noise, optimizer=optimizer, params=p,
+                    step=step, key=("clipped", grad), state_dim=d, noise_dim=d, work_size=4 * d,
                     time_per_step=optimizer.lr, provenance="derived",
                     source="derived here (first-order SME of the clipped oracle, Li-Tai-E construction)",
                     formula=formula)
