@@ -27,9 +27,11 @@ transient.
 
 Integration: semi-implicit (symplectic) Euler-Maruyama, ``M`` first, then ``X`` with the updated
 ``M_{k+1}`` and the same increment, as for the Adam SDE. Plain Euler-Maruyama (``X`` with ``M_k``)
-is unstable for a lightly damped oscillator at any fixed ``dt``; with ``dt = lr`` the scheme here is
-the discrete chain itself in law under additive Gaussian noise (a check by construction, not
-evidence), and ``refine=m`` approaches the SDE.
+amplifies a lightly damped oscillation at a fixed ``dt`` (undamped, its factor is ``|1 + i w dt| > 1``);
+with ``dt = lr`` the scheme here is the discrete chain itself in law under additive Gaussian noise
+(torch's first step aside; a check by construction, not evidence), and ``refine=m`` approaches the SDE.
+The EM chain at ``dt = lr/m`` is again linear on a quadratic, so its exact law is known too
+(``scheme_system``).
 
 Closed forms on ``f = lambda/2 x^2`` with noise variance ``sigma^2`` (one coordinate of a diagonal
 quadratic under diagonal noise): the SDE's stationary covariance of ``(X, M)`` solves the continuous
