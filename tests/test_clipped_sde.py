@@ -127,3 +127,9 @@ def test_coordinate_clipping_step_and_factorised_sde():
         eps = SC.model_error_scale(lam[j], lr, sig[j], 1.0, 1.5)
         got, se = run.time_average(f"x2_{j}", after=10.0)
         assert abs(got - V) <= 4 * se + eps * V, (j, got, V, se, eps * V)
+
+
+def test_clipped_sde_bit_identical_for_any_thread_count():
+    m = sde.model(O.ClippedSGD(lr=0.05, clip=1.0), L.DiagonalQuadratic([1.0]), N.StudentT(1.5, 1.0))
+    a, b = (sde.integrate(m, x0=1.0, t_end=2.0, paths=200, seed=7, threads=t) for t in (1, 2))
+    np.testing.assert_array_equal(a.loss, b.loss)

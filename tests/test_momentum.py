@@ -265,3 +265,9 @@ def test_sgdm_sde_bad_input():
         sde.model(O.SGDM(lr=0.01, compressor="sign"), f, N.Gaussian(1.0))
     with pytest.raises(ValueError, match="lam"):
         SM.stationary_covariance_sde(O.SGDM(lr=0.01), -1.0, 1.0)
+
+
+def test_sgdm_sde_bit_identical_for_any_thread_count():
+    m = sde.model(SDE_COMBOS[1], L.DiagonalQuadratic(LAMS), N.Gaussian(SIGMAS))
+    a, b = (sde.integrate(m, x0=1.0, t_end=0.4, paths=200, seed=7, threads=t) for t in (1, 2))
+    np.testing.assert_array_equal(a.loss, b.loss)
