@@ -144,6 +144,18 @@ def numpy_adam(lam, sigma, lr, x0, paths, steps, seed=0, b1=0.9, b2=0.999, eps=1
     return x
 
 
+def numpy_sgdm(lam, sigma, lr, x0, paths, steps, seed=0, mu=0.9):
+    """torch.optim.SGD(momentum=mu) over paths: b_1 = g_0, then b = mu b + g; x -= lr b."""
+    rng = np.random.default_rng(seed)
+    x = np.tile(x0, (paths, 1))
+    b = None
+    for k in range(steps):
+        g = lam * x + sigma * rng.standard_normal(x.shape)
+        b = g if b is None else mu * b + g
+        x -= lr * b
+    return x
+
+
 def best_times(fns: dict, repeat: int) -> dict:
     """Best wall time of each callable; rounds interleave the rows so that every row sees
     the same machine conditions (the machines are shared)."""
@@ -171,6 +183,21 @@ def case_quadratic(name, make_opt, numpy_loop, d, paths, steps, repeat):
         "numpy": lambda: numpy_loop(lam, 1.0, opt.lr, x0, paths, steps),
     }
     return _table(name, rows, paths, steps, d, repeat)
+
+
+def case_sgdm(a):
+    """SGD with momentum (torch form, mu = 0.9) beside plain SGD in the same run: quadratic, Gaussian noise, d = 32."""
+    d, paths, steps = 32, a.paths, a.steps
+    lam = np.linspace(1.0, 4.0, d)
+    f, nz, x0 = L.DiagonalQuadratic(lam), N.Gaussian(1.0), np.ones(d)
+    sgdm, sgd = O.SGDM(lr=0.01, momentum=0.9), O.SGD(lr=0.01)
+    rows = {
+        "sde-workbench": lambda: simulate(f, sgdm, nz, x0=x0, steps=steps, paths=paths, seed=0),
+        "sde-workbench-sgd": lambda: simulate(f, sgd, nz, x0=x0, steps=steps, paths=paths, seed=0),
+        **floor_rows(paths, steps, d),
+        "numpy": lambda: numpy_sgdm(lam, 1.0, sgdm.lr, x0, paths, steps),
+    }
+    return _table("sgdm-gauss-quadratic", rows, paths, steps, d, a.repeat)
 
 
 def _table(name, rows, paths, steps, d, repeat, skipped=()):
@@ -475,6 +502,7 @@ CASES = {
                                                    32, a.paths, a.steps, a.repeat),
     "adam-gauss-quadratic": lambda a: case_quadratic("adam-gauss-quadratic", lambda: O.Adam(lr=0.01), numpy_adam,
                                                     32, a.paths, a.steps, a.repeat),
+    "sgdm-gauss-quadratic": case_sgdm,
     "em-ou": case_em_ou,
     "sign-sde-erf": case_sign_sde,
     "adam-peers": case_adam_peers,

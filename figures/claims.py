@@ -208,7 +208,7 @@ def _registry():
     return out
 
 
-CLAIM_MODULES = ["claims_l0l1", "claims_compression", "claims_adaptive"]
+CLAIM_MODULES = ["claims_l0l1", "claims_compression", "claims_adaptive", "claims_methods"]
 CLAIMS = _registry()
 
 

@@ -103,3 +103,26 @@ class Component:
 
     def kernel_key(self):  # the name the engines used before the protocol
         return self.key()
+
+
+# ------------------------------------------------ what every Custom component checks
+def check_user_kernels(owner, required: dict, optional: dict = None) -> None:
+    """Refuse, by name, anything in ``required`` (name -> value) that is not a numba ``@njit``
+    function, and anything in ``optional`` that is neither ``None`` nor one (before compiling)."""
+    for name, fn in {**required, **(optional or {})}.items():
+        if fn is None and name not in required:
+            continue
+        if not hasattr(fn, "py_func"):
+            extra = " or None" if name not in required else ""
+            raise ValueError(f"{name} must be a numba @njit function{extra}, got {fn!r}")
+
+
+def store_user_params(owner, name: str = "params") -> None:
+    """Store ``owner.<name>`` as a tuple of Python floats (finite; validated by name)."""
+    object.__setattr__(owner, name, tuple(float(v) for v in _checks.finite_array(name, getattr(owner, name)).ravel()))
+
+
+def check_state_size(name: str, size) -> None:
+    """A state size is an integer >= 0 or a callable of ``d`` (checked when called)."""
+    if not callable(size):
+        _checks.integer(name, size)

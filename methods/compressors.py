@@ -27,7 +27,8 @@ from typing import Callable, NamedTuple
 
 from . import _checks, rng as _rng
 from ._jit import each_row, kernel
-from .component import Component, Shape, State, init_block, shape_of
+from .component import (Component, Shape, State, check_state_size, check_user_kernels, init_block, shape_of,
+                        store_user_params)
 
 
 def _per_agent_values(name, value, *, integer=False, lo=None, hi=None, closed_hi=True):
@@ -463,13 +464,9 @@ class Custom(Compressor):
     name: str = "custom"
 
     def __post_init__(self):
-        if not hasattr(self.compress_fn, "py_func"):
-            raise ValueError(f"compress_fn must be a numba @njit function, got {self.compress_fn!r}")
-        if self.init is not None and not hasattr(self.init, "py_func"):
-            raise ValueError(f"init must be a numba @njit function or None, got {self.init!r}")
-        object.__setattr__(self, "params", tuple(float(v) for v in _checks.finite_array("params", self.params).ravel()))
-        if not callable(self.state_size):
-            _checks.integer("state_size", self.state_size)
+        check_user_kernels(self, {"compress_fn": self.compress_fn}, {"init": self.init})
+        store_user_params(self)
+        check_state_size("state_size", self.state_size)
 
     @property
     def kernels(self):

@@ -34,6 +34,26 @@ _KERNELS: dict = {}
 _KERNELS_LOCK = threading.Lock()
 
 
+def _blocks_init(block_init, placeholder):
+    """``init_blocks(state, offset, size, agents, p)``: each agent's block of ``size`` floats from
+    ``offset`` set by ``block_init(block, p)``, or zeroed when ``block_init`` is ``None``
+    (``placeholder`` is a compiled function of the same signature, never called then)."""
+    zero = block_init is None
+    fn = placeholder if zero else block_init
+
+    @inline_kernel
+    def init_blocks(state, offset, size, agents, p):
+        for a in range(agents):
+            b = state[offset + a * size:offset + (a + 1) * size]
+            if zero:
+                for j in range(size):
+                    b[j] = 0.0
+            else:
+                fn(b, p)
+
+    return init_blocks
+
+
 def discrete_model(value, grad, sample, compress, factor, update, init, comp_init, noise_init, fused, needs_gn2):
     """The discrete method as a model of the Monte Carlo core (``methods.core``): ``(start,
     advance, observe)`` over the chunk tuple ``m`` of ``_buffers``. ``fused``: one agent,
@@ -42,10 +62,8 @@ def discrete_model(value, grad, sample, compress, factor, update, init, comp_ini
 
     The path's flat state holds the server's block, then each agent's compressor block, then each
     agent's noise block (``layout`` = their sizes); every component sees only its own block."""
-    comp_zero = comp_init is None
-    noise_zero = noise_init is None
-    comp_init_ = comp_init if comp_init is not None else init  # never called when comp_zero
-    noise_init_ = noise_init if noise_init is not None else init
+    init_comp_blocks = _blocks_init(comp_init, init)
+    init_noise_blocks = _blocks_init(noise_init, init)
 
     @inline_kernel
     def start(m):
@@ -56,20 +74,8 @@ def discrete_model(value, grad, sample, compress, factor, update, init, comp_ini
         ss = layout[0]
         cs = layout[1]
         ns = layout[2]
-        no = ss + agents * cs
-        for a in range(agents):
-            cb = state[ss + a * cs:ss + (a + 1) * cs]
-            if comp_zero:
-                for j in range(cs):
-                    cb[j] = 0.0
-            else:
-                comp_init_(cb, cp)
-            nb = state[no + a * ns:no + (a + 1) * ns]
-            if noise_zero:
-                for j in range(ns):
-                    nb[j] = 0.0
-            else:
-                noise_init_(nb, npar)
+        init_comp_blocks(state, ss, cs, agents, cp)
+        init_noise_blocks(state, ss + agents * cs, ns, agents, npar)
 
     @inline_kernel
     def advance(rng, k, observed, m):

@@ -29,7 +29,7 @@ from typing import Callable, NamedTuple
 
 from . import _checks, rng as _rng
 from ._jit import each_row, inline_kernel, kernel
-from .component import Component, Shape, State, init_block, shape_of
+from .component import Component, Shape, State, check_user_kernels, init_block, shape_of, store_user_params
 
 
 class NoiseKernels(NamedTuple):
@@ -286,7 +286,7 @@ class StudentT(Noise):
 
     def sign_law(self):
         if self.batch != 1 and self.nu != 1.0:
-            raise ValueError("noise: the sign drift of an average of Student-t draws has no closed form; use batch=1 "
+            raise ValueError("noise: the sign (or clipped) drift of an average of Student-t draws has no closed form; use batch=1 "
                              "(or nu = 1, whose average is again Cauchy)")
         return (1, float(self.nu))
 
@@ -433,14 +433,6 @@ class NoNoise(Gaussian):
 
 
 # ------------------------------------------------------------------ user-defined
-def _njit_or_none(name, fn, required=True):
-    if fn is None and not required:
-        return None
-    if not hasattr(fn, "py_func"):
-        raise ValueError(f"{name} must be a numba @njit function, got {fn!r}")
-    return fn
-
-
 def _adapt_custom_sample(user):
     """The protocol kernel around a user's ``sample(rng, x, grad, lp, p, agent, state, out)``."""
 
@@ -478,9 +470,8 @@ class Custom(Noise):
     name: str = "custom"
 
     def __post_init__(self):
-        _njit_or_none("sample_fn", self.sample_fn)
-        _njit_or_none("init", self.init, required=False)
-        object.__setattr__(self, "params", tuple(float(v) for v in _checks.finite_array("params", self.params).ravel()))
+        check_user_kernels(self, {"sample_fn": self.sample_fn}, {"init": self.init})
+        store_user_params(self)
         _checks.integer("state_size", self.state_size)
         if self.covariance_fn is not None and not callable(self.covariance_fn):
             raise ValueError(f"covariance_fn must be callable or None, got {self.covariance_fn!r}")

@@ -32,7 +32,7 @@ from . import _checks, rng as _rng
 from . import compressors as _compressors
 from . import schedules as _schedules
 from ._jit import kernel
-from .component import Component, Shape, State, shape_of
+from .component import Component, Shape, State, check_state_size, check_user_kernels, shape_of, store_user_params
 
 
 @kernel
@@ -532,13 +532,9 @@ class Custom(Optimizer):
 
     def __post_init__(self):
         self._validate_common()
-        if not hasattr(self.update, "py_func"):
-            raise ValueError(f"update must be a numba @njit function, got {self.update!r}")
-        if self.init is not None and not hasattr(self.init, "py_func"):
-            raise ValueError(f"init must be a numba @njit function or None, got {self.init!r}")
-        object.__setattr__(self, "params", tuple(float(v) for v in _checks.finite_array("params", self.params).ravel()))
-        if not callable(self.state_size_):
-            _checks.integer("state_size_", self.state_size_)
+        check_user_kernels(self, {"update": self.update}, {"init": self.init})
+        store_user_params(self)
+        check_state_size("state_size_", self.state_size_)
 
     @property
     def kernels(self):
@@ -564,3 +560,8 @@ def make(name: str, **kwargs) -> Optimizer:
     clipped_sgd, rmsprop, rmspropw, adam, adamw."""
     _checks.one_of("name", name.lower() if isinstance(name, str) else name, _BY_NAME)
     return _BY_NAME[name.lower()](**kwargs)
+
+
+from .momentum import SGDM, HeavyBall  # noqa: E402  (momentum server rules, in their own module)
+from .clipping import CoordinateClippedSGD  # noqa: E402
+_BY_NAME.update(sgdm=SGDM, heavy_ball=HeavyBall, coordinate_clipped_sgd=CoordinateClippedSGD)

@@ -21,7 +21,7 @@ from typing import Callable, NamedTuple
 
 from . import _checks
 from ._jit import inline_kernel, kernel
-from .component import Component
+from .component import Component, check_user_kernels, store_user_params
 
 
 class ScheduleKernels(NamedTuple):
@@ -242,9 +242,8 @@ class Custom(Schedule):
     name: str = "custom"
 
     def __post_init__(self):
-        if not hasattr(self.factor_fn, "py_func"):
-            raise ValueError(f"factor_fn must be a numba @njit function, got {self.factor_fn!r}")
-        object.__setattr__(self, "params", tuple(float(v) for v in _checks.finite_array("params", self.params).ravel()))
+        check_user_kernels(self, {"factor_fn": self.factor_fn})
+        store_user_params(self)
 
     @property
     def kernels(self):

@@ -10,6 +10,9 @@ Kinds by method (``sde.kinds(optimizer)`` lists them):
   alpha-stable noise also ``levy`` (alpha-stable driven Euler);
 * SignSGD, DSignSGD: ``classic`` (default), ``corrected``, ``phase1``, ``phase2``, ``phase3``;
 * RMSprop(W), Adam(W): ``classic`` (Compagnoni et al., t = k lr), ``malladi`` (t = k lr^2).
+* SGDM, HeavyBall: ``classic`` (an (X, M) system, derived; ``sde.momentum``);
+* ClippedSGD (d = 1), CoordinateClippedSGD (any d): ``classic`` (Gaussian or Student-t noise, derived;
+  ``sde.clipped``).
 """
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ from methods import optimizers as _O
 from . import sign as _sign  # noqa: F401  (registers the sign family before the SGD family)
 from . import sgd as _sgd  # noqa: F401
 from . import adaptive as _adaptive  # noqa: F401
+from . import momentum as _momentum  # noqa: F401
+from . import clipped as _clipped  # noqa: F401
 from .base import SDEModel
 from .compare import Comparison, compare
 from .integrate import integrate

@@ -52,7 +52,7 @@ def family_of(optimizer) -> Family:
             return f
     have = ", ".join(f.name for f in _FAMILIES)
     raise ValueError(f"optimizer {type(optimizer).__name__} has no SDE model here (registered families: {have}; "
-                     "SGD, DSGD, DCSGD, SignSGD, DSignSGD, RMSprop(W) and Adam(W) have one)")
+                     "SGD, DSGD, DCSGD, SignSGD, DSignSGD, RMSprop(W), Adam(W), SGDM, HeavyBall and ClippedSGD have one)")
 
 
 def families() -> list[Family]:

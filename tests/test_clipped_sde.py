@@ -1,0 +1,135 @@
+"""The clipped-SGD SDE: its drift and diffusion against quadrature and Monte Carlo, its stationary law
+against the discrete ClippedSGD on a 1-D quadratic (Student-t noise with infinite variance)."""
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+import sde
+from methods import landscapes as L, noise as N, optimizers as O, simulate
+from sde import clipped as SC
+
+
+def _quad_moments(g, s, c, nu):
+    """Reference by adaptive quadrature of the density (scipy.stats for the tail masses)."""
+    dist = stats.norm() if math.isinf(nu) else stats.t(nu)
+    if math.isinf(nu):
+        pdf = lambda z: math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)  # noqa: E731
+    else:
+        lc = math.lgamma((nu + 1) / 2) - math.lgamma(nu / 2) - 0.5 * math.log(nu * math.pi)
+        pdf = lambda z: math.exp(lc - 0.5 * (nu + 1) * math.log1p(z * z / nu))  # noqa: E731
+    a, b = (-c - g) / s, (c - g) / s
+    h = min(c, max(-c, g))
+    q = lambda fn: integrate.quad(fn, a, b, epsabs=0, epsrel=1e-13, limit=200)[0]  # noqa: E731
+    eu = (-c - h) * dist.cdf(a) + (c - h) * dist.sf(b) + q(lambda z: (g - h + s * z) * pdf(z))
+    eu2 = (c + h) ** 2 * dist.cdf(a) + (c - h) ** 2 * dist.sf(b) + q(lambda z: (g - h + s * z) ** 2 * pdf(z))
+    return h + eu, eu2 - eu * eu
+
+
+@pytest.mark.filterwarnings("ignore::scipy.integrate.IntegrationWarning")
+@pytest.mark.parametrize("nu", [0.5, 1.0, 1.0 + 1e-9, 1.5, 2.0 - 1e-4, 2.0, 2.0 + 2e-3, 3.0, 30.0, math.inf])
+def test_closed_forms_against_quadrature(nu):
+    """Relative 1e-9 (the drift's scale is max(|m|, c/1000)); 1e-6 for the variance of an oracle clipped
+    tens of sigma away (cancellation near nu = 2, measured 1.4e-7)."""
+    for g in [-3.0, -0.4, 0.0, 0.7, 2.5, 40.0]:
+        for s, c in [(1.0, 1.0), (0.3, 2.0), (2.0, 0.1), (1.0, 50.0)]:
+            m, v = SC.moments(g, s, c, nu)
+            mr, vr = _quad_moments(g, s, c, nu)
+            assert abs(m - mr) <= 1e-9 * max(abs(mr), 1e-3 * c), (g, s, c)
+            far = abs(g) - c > 10 * s
+            assert abs(v - vr) <= (1e-6 if far else 1e-9) * vr, (g, s, c, v, vr)
+
+
+def test_large_clip_level_recovers_sgd():
+    m, v = SC.moments([0.3, -1.2], 0.7, 1e4, math.inf)
+    np.testing.assert_allclose(m, [0.3, -1.2], rtol=1e-12)
+    np.testing.assert_allclose(v, 0.49, rtol=1e-12)
+    m, v = SC.moments(0.3, 0.7, 1e4, 5.0)  # t_5: variance sigma^2 nu/(nu - 2), tail beyond 1e4 ~ 1e-12
+    assert m == pytest.approx(0.3, rel=1e-12) and v == pytest.approx(0.49 * 5 / 3, rel=1e-9)
+
+
+@pytest.mark.parametrize("nz", [N.StudentT(1.0, 1.0), N.StudentT(1.5, 0.8), N.StudentT(3.0, 1.0), N.Gaussian(1.3)],
+                         ids=["cauchy", "t1.5", "t3", "gauss"])
+def test_drift_and_diffusion_against_monte_carlo(nz):
+    """E clip_c(g + Z) and Var clip_c(g + Z) against 200000 draws of the engine's own noise sampler,
+    two-sided within 4 s.e. (the variance's s.e. from the sample fourth moment)."""
+    nu = getattr(nz, "nu", math.inf)
+    sigma = float(np.asarray(nz.sigma))
+    c, n = 1.0, 200_000
+    for i, g in enumerate([0.3, 2.0]):
+        y = np.clip(nz.sample(np.array([g]), rng=100 + i, size=n)[:, 0], -c, c)
+        m, v = SC.moments(g, sigma, c, nu)
+        assert abs(y.mean() - m) <= 4 * y.std(ddof=1) / math.sqrt(n), (g, y.mean(), m)
+        dev2 = (y - y.mean()) ** 2
+        assert abs(dev2.mean() - v) <= 4 * dev2.std(ddof=1) / math.sqrt(n), (g, dev2.mean(), v)
+
+
+def test_stationary_law_on_a_quadratic_under_infinite_variance_noise():
+    """f = x^2/2, Student-t nu = 1.5 (no variance: SGD's SDE does not exist), c = 1, lr = 0.05.
+    The SDE's stationary variance V (1-D Fokker-Planck density, quadrature) against
+    * the discrete ClippedSGD: within 4 s.e. plus the stated first-order model error
+      kappa lr/2 V (kappa = P(|Z| < c), the linearised chain's exact gap);
+    * sde.integrate with refine = 4: within 4 s.e. plus the same term at dt = lr/4.
+    The stationary mean is 0 on both sides by symmetry (a sanity check, not evidence)."""
+    f, nz, lr = L.DiagonalQuadratic([1.0]), N.StudentT(1.5, 1.0), 0.05
+    opt = O.ClippedSGD(lr=lr, clip=1.0)
+    mean, V = SC.stationary_moments(1.0, lr, 1.0, 1.0, 1.5)
+    assert abs(mean) < 1e-12
+    eps = SC.model_error_scale(1.0, lr, 1.0, 1.0, 1.5)
+    steps, after = 800, 10.0
+    disc = simulate(f, opt, nz, x0=0.0, steps=steps, paths=2048, seed=21, record_iterates=True)
+    got, se = disc.time_average("x2_0", after=after)
+    assert abs(got - V) <= 4 * se + eps * V, (got, V, se, eps * V)
+    m = sde.model(opt, f, nz)
+    assert m.provenance == "derived" and sde.kinds(opt) == ["classic"]
+    run = sde.integrate(m, x0=0.0, t_end=steps * lr, paths=1024, seed=22, refine=4, record_iterates=True)
+    got_s, se_s = run.time_average("x2_0", after=after)
+    assert abs(got_s - V) <= 4 * se_s + eps / 4 * V, (got_s, V, se_s)
+    xm, xse = run.time_average("x_0", after=after)
+    assert abs(xm) <= 4 * xse
+
+
+def test_bad_input():
+    opt = O.ClippedSGD(lr=0.01, clip=1.0)
+    with pytest.raises(ValueError, match="landscape"):
+        sde.model(opt, L.DiagonalQuadratic([1.0, 2.0]), N.Gaussian(1.0))
+    with pytest.raises(ValueError, match="optimizer"):
+        sde.model(O.ClippedSGD(lr=0.01, agents=2), L.DiagonalQuadratic([1.0]), N.Gaussian(1.0))
+    with pytest.raises(ValueError, match="noise"):
+        sde.model(opt, L.DiagonalQuadratic([1.0]), N.StudentT(1.5, 1.0, batch=4))
+    with pytest.raises(ValueError, match="noise"):
+        sde.model(opt, L.DiagonalQuadratic([1.0]), N.AlphaStable(1.5, 1.0))
+    with pytest.raises(ValueError, match="noise"):
+        sde.model(opt, L.DiagonalQuadratic([1.0]), N.Gaussian(0.0))
+    with pytest.raises(ValueError, match="kind"):
+        sde.model(opt, L.DiagonalQuadratic([1.0]), N.Gaussian(1.0), kind="corrected")
+    with pytest.raises(ValueError, match="nu"):
+        SC.moments(0.0, 1.0, 1.0, nu=0.0)
+
+
+def test_coordinate_clipping_step_and_factorised_sde():
+    """CoordinateClippedSGD clips each coordinate; on a diagonal quadratic with independent Student-t
+    coordinates its SDE factorises, so each coordinate's stationary variance is the 1-D Fokker-Planck
+    value: discrete Monte Carlo within 4 s.e. plus the stated first-order model error."""
+    x, g = np.array([1.0, -2.0, 0.5]), np.array([3.0, -0.2, -4.0])
+    np.testing.assert_array_equal(O.CoordinateClippedSGD(lr=0.1, clip=1.0).step(x, g)[0], x - 0.1 * np.clip(g, -1, 1))
+    assert isinstance(O.make("coordinate_clipped_sgd", lr=0.1), O.ClippedSGD)
+    lam, sig, lr = np.array([1.0, 3.0]), np.array([1.0, 0.5]), 0.05
+    f, nz, opt = L.DiagonalQuadratic(lam), N.StudentT(1.5, sig), O.CoordinateClippedSGD(lr=lr, clip=1.0)
+    m = sde.model(opt, f, nz)
+    assert m.state_dim == 2 and "coordinate" in m.formula
+    r = sde.integrate(m, x0=1.0, t_end=5.0, paths=128, seed=3, record_iterates=True)  # runs in d = 2 (smoke)
+    assert r.diverged == 0 and r.iterates.shape[2] == 2 and np.all(r.mean("x2_1")[-20:] < 0.2)
+    run = simulate(f, opt, nz, x0=0.0, steps=800, paths=2048, seed=31, record_iterates=True)
+    for j in range(2):
+        _, V = SC.stationary_moments(lam[j], lr, sig[j], 1.0, 1.5)
+        eps = SC.model_error_scale(lam[j], lr, sig[j], 1.0, 1.5)
+        got, se = run.time_average(f"x2_{j}", after=10.0)
+        assert abs(got - V) <= 4 * se + eps * V, (j, got, V, se, eps * V)
+
+
+def test_clipped_sde_bit_identical_for_any_thread_count():
+    m = sde.model(O.ClippedSGD(lr=0.05, clip=1.0), L.DiagonalQuadratic([1.0]), N.StudentT(1.5, 1.0))
+    a, b = (sde.integrate(m, x0=1.0, t_end=2.0, paths=200, seed=7, threads=t) for t in (1, 2))
+    np.testing.assert_array_equal(a.loss, b.loss)
