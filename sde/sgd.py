@@ -282,9 +282,18 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     name = "SGD" if agents == 1 and ctype == 0 else ("DSGD" if ctype == 0 else "DCSGD")
     c_txt = {"classic": "", "second_order": " - (eta s^2/2) H grad f", "corrected": " + (eta s^2/2) H grad f"}[kind]
     formula = f"dX = [-s grad f{c_txt}] dt + s sqrt(eta/N) Sigma~(X)^(1/2) dW   (N={agents}, mean omega={omega:g})"
-    provenance = "recovered" if (kind != "corrected" or agents == 1) and ctype == 0 else "derived"
-    source = {"classic": "spec l0l1 4.2/4.4a; compression 4.1-4.2", "second_order": "spec adaptive 2.2 (Li-Tai-E SME2)",
-              "corrected": "spec l0l1 4.2 (Eq. 27), 4.4b"}[kind]
+    # as the sources tag them: the single-agent, constant-step forms are recovered (corrected: arXiv
+    # 2506.00181 Eq. 27) or recalled (Li-Tai-E's SME and SME2, not seen verbatim); agents, compression
+    # and the schedule's placement (s, s^2) are derived
+    plain = agents == 1 and ctype == 0 and type(optimizer.schedule).__name__ == "Constant"
+    provenance = ({"classic": "recalled (not seen verbatim)", "second_order": "recalled (not seen verbatim)",
+                   "corrected": "recovered"}[kind] if plain else "derived")
+    source = {"classic": "first-order SME (Li, Tai and E); N agents and compression arXiv 2502.17009",
+              "second_order": "Li, Tai and E's SME2 (drift quoted in arXiv 2506.00181)",
+              "corrected": "arXiv 2506.00181 Eq. 27; schedule and compression: derived there by drift matching"}[kind]
+    sched = optimizer.schedule
+    if type(sched).__name__ == "GradNormalized" and sched.source == "stochastic":
+        source += "; GradNormalized evaluated at the exact gradient (the oracle rule)"
     return SDEModel(method=name, kind=kind, landscape=landscape, noise=noise, optimizer=optimizer, params=p,
                     step=step, key=("sgd", lk.grad, lk.hvp, lk.coord_grad, diffuse), state_dim=d, noise_dim=d,
                     work_size=(d if KINDS[kind] == 0.0 else 2 * d) if additive else 4 * d, time_per_step=optimizer.lr, provenance=provenance, source=source,
