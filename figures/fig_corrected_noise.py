@@ -40,8 +40,8 @@ def opt(eta, schedule=None):
 def settings(quick):
     # Euler-Maruyama's bias shrinks with dt, the standard error with sqrt(paths): both settings keep
     # bias / s.e. about 0.3 at eta lambda = 0.25 (the worst case; em_stationary gives it exactly)
-    return {"t_end": 60.0, "paths": 1024 if quick else 4096, "dt": 0.005 if quick else 0.0025, "seed": 0,
-            "burn": 20.0}
+    return {"t_end": 40.0 if quick else 60.0, "paths": 1024 if quick else 4096, "dt": 0.005 if quick else 0.0025,
+            "seed": 0, "burn": 10.0 if quick else 20.0}
 
 
 def compute(s):
@@ -117,6 +117,8 @@ def plot(data, s):
         ax.fill_between(k, m - 1.96 * se, m + 1.96 * se, color=col, alpha=0.25, lw=0)
         th = l0l1.parabola_second_moment_path(tag, SCHED_ETA, LAM, SIGMA, 0.0, fac, omega=OMEGA, agents=AGENTS)
         ax.plot(np.arange(th.size), th, color=col, ls=":", lw=1.2, label=f"{tag}: exact")
+    ax.set_yscale("log")
+    ax.set_ylim(0.05, 10)
     ax.set_xlabel("iteration k")
     ax.set_ylabel("E x_k^2")
     ax.set_title(f"(b) step schedule {GAMMA:g}^floor(k/{EVERY}), eta = {SCHED_ETA:g}")
@@ -128,6 +130,8 @@ def plot(data, s):
         ax.plot(WEAK_ETAS, err, "o-", label=f"{kind}: local order {p:.3f}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_xticks(WEAK_ETAS, [f"{e:g}" for e in WEAK_ETAS])
+    ax.xaxis.set_minor_formatter(plt.NullFormatter())
     ax.set_xlabel("eta")
     ax.set_ylabel("|E f(x_k) - E f(X_t)| at t = 1 (exact)")
     ax.set_title("(c) weak error, SGD (exact moments)")

@@ -26,7 +26,7 @@ def lr_for(sigma):
 
 
 def settings(quick):
-    return {"steps": 2000 if quick else 8000, "paths": 256 if quick else 1024, "seed": 0}
+    return {"steps": 2000 if quick else 8000, "paths": 256 if quick else 512, "seed": 0}
 
 
 def compute(s):
