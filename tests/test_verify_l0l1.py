@@ -272,3 +272,31 @@ def test_compare_uses_the_same_normalised_rule_on_both_sides():
     assert_mc_close(gap[1:], 0.0, se[1:], what="normalised SGD vs corrected SDE")
     raw = sde.compare(f, opt, N.Gaussian(0.5), x0=2.0, steps=4, paths=8, kinds=["classic"], same_rule=False)
     assert raw.discrete.config["optimizer"].schedule.source == "stochastic"
+
+
+def test_affine_variance_sde_diffusion_is_the_total_covariance():
+    """Sec. 4.4 (a): Sigma~ by total covariance under affine-variance noise and rand-k. One Euler-Maruyama step of
+    the classic SDE with dt = lr has covariance lr^2 Sigma~(x0) / N; a discrete DCSGD step has the same
+    covariance by the law of total covariance. Both are measured against the exact matrix (rand-k covariance of
+    M = g g^T + S(x) plus S(x)), two-sided on every entry. (A check of Sigma~, not of an approximation.)"""
+    d, k, N_, lr, s0, s1 = 3, 1, 2, 0.1, 0.3, 0.5
+    f = L.DiagonalQuadratic([1.0, 2.0, 3.0])
+    x0 = np.array([1.0, -0.5, 0.8])
+    g = np.array([1.0, 2.0, 3.0]) * x0
+    nz = N.AffineVariance(sigma0=s0, sigma1=s1)
+    opt = O.DCSGD(lr=lr, agents=N_, compressor=C.RandK(k))
+    S_ = (s0**2 + s1**2 * g @ g) * np.eye(d)
+    M = np.outer(g, g) + S_
+    omega = d / k - 1
+    cov_c = omega * (np.diag(np.diag(M)) - (M - np.diag(np.diag(M))) / (d - 1))
+    expected = lr**2 * (cov_c + S_) / N_
+    n = 40_000
+    for tag, run in (("sde", lambda: sde.integrate(sde.model(opt, f, nz, kind="classic"), x0=x0, t_end=lr, paths=n,
+                                                   seed=3, record_iterates=True)),
+                     ("discrete", lambda: simulate(f, opt, nz, x0=x0, steps=1, paths=n, seed=4, record_iterates=True))):
+        x1 = run().iterates[-1]  # (paths, d)
+        assert x1.shape == (n, d), x1.shape
+        dev = x1 - x1.mean(0)
+        prod = dev[:, :, None] * dev[:, None, :]
+        assert_mc_close(prod.mean(0), expected, prod.std(0, ddof=1) / math.sqrt(n), what=f"{tag} one-step covariance")
+        assert_mc_close(x1.mean(0), x0 - lr * g, x1.std(0, ddof=1) / math.sqrt(n), what=f"{tag} one-step mean")
