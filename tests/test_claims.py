@@ -59,3 +59,11 @@ def test_verify_json_report(tmp_path, capsys):
         assert r["se"] is None or isinstance(r["se"], (int, float))
     assert rep.read_text().startswith("# Claims")
     assert "json:" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("claim", CLAIMS, ids=[c.id for c in CLAIMS])
+def test_claim_passes_in_full_mode(claim):
+    """The full settings (``sde-workbench verify``): long, behind ``slow``."""
+    r = claim.evaluate(False)
+    assert r["passed"], f"{claim.id}: measured {r['measured']}; predicted {r['predicted']}; criterion {r.get('criterion')}"
