@@ -167,17 +167,20 @@ def test_theorem_4_2_normalisation_grows_with_omega_sigma1_d_L1_and_shrinks_with
 def test_trace_bound_is_attained_by_rand_k_with_isotropic_affine_noise():
     """Sec. 4.4: tr Sigma^C <= omega ||g||^2 + (1 + omega) d (sigma0^2 + sigma1^2 ||g||^2), an equality for rand-k
     (E||C(v) - v||^2 = omega ||v||^2 exactly) with isotropic affine noise: two-sided Monte Carlo test of the
-    project's samplers."""
-    d, k, s0, s1, n = 6, 2, 0.3, 0.4, 8000
-    g = np.array([1.0, -0.5, 0.25, 2.0, 0.0, -1.0])
-    comp, nz = C.RandK(k), N.AffineVariance(sigma0=s0, sigma1=s1)
-    rng = np.random.default_rng(0)
-    noisy = nz.sample(g, rng=1, size=n)
-    v = np.array([comp(row, rng=int(seed)) for row, seed in zip(noisy, rng.integers(0, 2**62, n))])
+    project's samplers, through one DCSGD step (x1 = x0 - lr C(g + Z), one agent)."""
+    d, k, s0, s1, n, lr = 6, 2, 0.3, 0.4, 40_000, 0.5
+    lam = np.array([1.0, 2.0, 0.5, 4.0, 1.0, 3.0])
+    x0 = np.array([1.0, -0.25, 0.5, 0.5, 0.0, -1.0 / 3])
+    g = lam * x0
+    f = L.DiagonalQuadratic(lam)
+    r = simulate(f, O.DCSGD(lr=lr, compressor=C.RandK(k)), N.AffineVariance(sigma0=s0, sigma1=s1), x0=x0, steps=1,
+                 paths=n, seed=5, record_iterates=True)
+    v = (x0 - r.iterates[-1]) / lr  # C(g + Z), one row per path
     dev2 = ((v - v.mean(0)) ** 2).sum(1)
     omega = d / k - 1
     expected = omega * g @ g + (1 + omega) * d * (s0**2 + s1**2 * g @ g)
     assert_mc_close(dev2.mean(), expected, dev2.std(ddof=1) / math.sqrt(n), what="tr Sigma^C")
+    assert_mc_close(v.mean(0), g, v.std(0, ddof=1) / math.sqrt(n), what="unbiased")
 
 
 def test_sign_diffusion_is_one_minus_mean_square_sign():
