@@ -52,17 +52,30 @@ def _stability(quick):
 
 def _heavy(quick):
     d, s = _data("heavy_tails", quick)
+    from .fig_heavy_tails import NORMALISED
+
     c = "Student-t nu=1 sigma=1"
-    med = lambda m: d[f"{c}|{m}|q"][1]
-    plain_fails = int(d[f"{c}|DCSGD, 1/sqrt(k+1)|diverged"]) > 0 or med("DCSGD, 1/sqrt(k+1)")[-1] > 0.1 * med("DCSGD, 1/sqrt(k+1)")[0]
-    sign_ok = int(d[f"{c}|DSignSGD, 1/sqrt(k+1)|diverged"]) == 0 and med("DSignSGD, 1/sqrt(k+1)")[-1] < 0.01 * med("DSignSGD, 1/sqrt(k+1)")[0]
-    norm_ok = int(d[f"{c}|DCSGD, Thm 4.2 normalised|diverged"]) == 0 and med("DCSGD, Thm 4.2 normalised")[-1] < 0.01 * med("DCSGD, Thm 4.2 normalised")[0]
-    return {"passed": bool(plain_fails and sign_ok and norm_ok),
-            "measured": (f"DCSGD 1/sqrt(k+1): {int(d[f'{c}|DCSGD, 1/sqrt(k+1)|diverged'])} diverged, final median "
-                         f"{med('DCSGD, 1/sqrt(k+1)')[-1]:.3g}; normalised DCSGD final median {med('DCSGD, Thm 4.2 normalised')[-1]:.3g}; "
-                         f"DSignSGD final median {med('DSignSGD, 1/sqrt(k+1)')[-1]:.3g} (start {med('DSignSGD, 1/sqrt(k+1)')[0]:.3g})"),
-            "predicted": "DSignSGD and normalised DCSGD: no divergence, median loss falls by 100x; plain DCSGD: fails",
-            "summary": f"plain fails={plain_fails}, sign converges={sign_ok}, normalised converges={norm_ok}"}
+    sign, plain, norm = (f"{c}|{m}" for m in ("DSignSGD, 1/sqrt(k+1)", "DCSGD, 1/sqrt(k+1)", NORMALISED))
+    f0 = float(d[sign + "|mean"][0, 0])
+    m, se = d[sign + "|mean"][:, -1]
+    sign_ok = int(d[sign + "|diverged"]) == 0 and m + Z * se < 0.01 * f0
+    # DCSGD: its mean loss is infinite under Cauchy noise, so the test is on the median: more than half of
+    # the paths (diverged ones included) still above f0/100 at the end, by a binomial margin
+    fin = d[plain + "|final"]
+    frac = float(np.mean(fin > 0.01 * f0))
+    plain_fails = frac > 0.5 + Z * 0.5 / math.sqrt(fin.size)
+    nf = d[norm + "|final"]
+    return {"passed": bool(sign_ok and plain_fails), "value": float(m), "se": float(se),
+            "measured": (f"DSignSGD: {int(d[sign + '|diverged'])} diverged, mean final loss {m:.3g} +- {se:.2g} (start {f0:g}); "
+                         f"DCSGD 1/sqrt(k+1): {int(d[plain + '|diverged'])} of {fin.size} diverged, {100 * frac:.0f}% of paths "
+                         f"above f0/100 at the end (median {np.median(fin):.3g}). Not part of the claim (outside Thm 4.2, which "
+                         f"needs a finite variance): the normalised DCSGD with Gaussian-panel constants, "
+                         f"{int(d[norm + '|diverged'])} diverged, median {np.median(nf):.3g}"),
+            "predicted": "DSignSGD converges (mean loss below 1% of the start); DCSGD with the same schedule does not "
+                         "(median loss not below 1% of the start)",
+            "criterion": f"DSignSGD: no divergence and mean + {Z:g} s.e. < f0/100; DCSGD: fraction of paths above f0/100 "
+                         f"(diverged counted) > 1/2 + {Z:g} binomial s.e.",
+            "summary": f"sign converges={sign_ok}, plain DCSGD fails={plain_fails}"}
 
 
 def _floors(quick):
@@ -113,12 +126,31 @@ def _adamw(quick):
 
 
 def _weak(quick):
+    """Decided against the exact weak error: on the parabola both sides have closed-form moments
+    (``theory.l0l1.parabola_weak_error``), so the order a ladder of steps should show is known
+    exactly, pre-asymptotic curvature included."""
     d, s = _data("weak_error", quick)
+    from theory.l0l1 import local_orders, parabola_weak_error
+
+    from .fig_weak_error import LAM, SIG, X0
+
+    etas = d["etas"]
+    exact = np.abs([parabola_weak_error("classic", e, LAM, SIG, X0, 1.0) for e in etas])
+    fit_exact, _ = _slope(etas, exact, d["sme1_se"])  # the simulated fit's weighting, on the exact errors
     order, se = d["sme1_fit"]
-    ok = abs(order - 1.0) <= 0.15
-    return {"passed": bool(ok), "measured": f"fitted order {order:.3f} (95% CI +- {1.96 * se:.3f})",
-            "predicted": "order 1 (within +- 0.15)",
-            "summary": f"order {order:.2f}"}
+    z_pts = np.abs(d["sme1_err"] - exact) / d["sme1_se"]
+    loc = local_orders(etas, exact)
+    # the measured order must agree with the exact ladder's (two-sided), the simulated errors with the exact
+    # ones point by point, and the exact local orders must approach 1 (first-order method: the gap halves
+    # with each halving of the step)
+    ok = abs(order - fit_exact) <= Z * se and np.all(z_pts <= Z) and abs(loc[-1] - 1) < 0.05 and np.all(np.diff(np.abs(loc - 1)) < 0)
+    return {"passed": bool(ok), "value": float(order), "se": float(se),
+            "measured": f"fitted order {order:.3f} +- {se:.3f} (s.e.); simulated errors vs exact: max |z| {z_pts.max():.2f}",
+            "predicted": f"the exact errors' fitted order over the same steps, {fit_exact:.3f} (pre-asymptotic); exact local "
+                         f"orders {', '.join(f'{x:.3f}' for x in loc)} -> 1",
+            "criterion": f"|order - exact order| <= {Z:g} s.e.; every simulated error within {Z:g} s.e. of the exact one; exact "
+                         "local order within 0.05 of 1 at the smallest steps and approaching 1 monotonically",
+            "summary": f"order {order:.2f} vs exact {fit_exact:.2f}; local {loc[-1]:.3f}"}
 
 
 def _scaling(quick):
@@ -162,13 +194,13 @@ _OWN = [
     Claim("sde-tracks-discrete", "2411.15958, 2502.17009", "SDE theorems of both papers (numbering not recovered)",
           "The SDE models track SGD, SignSGD, DCSGD, DSignSGD and AdamW on quadratics within Monte Carlo error",
           "recovered", "figure sde_vs_discrete: E f of discrete and classic SDE (EM, dt = lr), t >= 1", _tracks),
-    Claim("corrected-stability", "2506.00181", "Table 2",
+    Claim("corrected-stability", "2506.00181", "Sec. 4.3, Table 2 (parabola and quartic rows); quartic threshold 2/3 derived here",
           "Classic and second-order modified equations converge for every step; the corrected one loses stability "
-          "exactly where GD does on the parabola and repels on the quartic", "recovered",
-          "figure stability: deterministic flows vs GD", _stability),
-    Claim("heavy-tails-sign-converges", "2506.00181", "Thm 4.2, Thm 4.3, experiment E3",
-          "Under Cauchy noise with eta_k = 1/sqrt(k+1), DSignSGD converges, DCSGD does not, and the Theorem-4.2 "
-          "normalised DCSGD does", "recovered", "figure heavy_tails: medians and divergence counts", _heavy),
+          "exactly where GD does on the parabola (eta < 2/lambda) and repels on the quartic (once eta x^2 > 2/3)",
+          "recovered", "figure stability: deterministic flows vs GD", _stability),
+    Claim("heavy-tails-sign-converges", "2506.00181", "Thm 4.3, Sec. 6.1 experiment E3; v1 abstract (decaying schedules)",
+          "Under Cauchy noise with eta_k = 1/sqrt(k+1), DSignSGD converges and DCSGD does not", "recovered",
+          "figure heavy_tails: DSignSGD's mean, DCSGD's median and divergence count", _heavy),
     Claim("floors-linear-vs-quadratic", "2502.17009", "stationary-loss results (numbering not recovered)",
           "Stationary loss grows linearly in sigma for DSignSGD and quadratically for DCSGD, so sign compression wins "
           "above sigma* = sqrt(pi/2)/(1 + omega)", "derived",
@@ -181,7 +213,7 @@ _OWN = [
           "rule keeps DSignSGD's floor up to the phase-3 approximation, far better than the linear rule", "derived", "figure scaling_rules: stationary levels for kappa = 1, 2, 4", _scaling),
     Claim("weak-error-order-one", "2411.15958", "background: SME weak order 1 (Li, Tai and E)",
           "The first-order SME is a weak approximation of order 1 of SGD", "recovered",
-          "figure weak_error: fitted order of |E f(x_k) - E f(X_t)| against lr", _weak),
+          "figure weak_error: fitted order of |E f(x_k) - E f(X_t)| against lr, held to the exact errors", _weak),
     Claim("adamw-floor-bounded", "2411.15958", "Lemma C.57 discussion",
           "With decoupled weight decay AdamW's stationary loss stays bounded as the noise grows", "derived",
           "figure adamw_weight_decay: floor at the largest sigma", _adamw),

@@ -8,7 +8,7 @@ Kinds by method (``sde.kinds(optimizer)`` lists them):
 
 * SGD, DSGD, DCSGD: ``classic`` (default), ``second_order``, ``corrected``; single-agent SGD under
   alpha-stable noise also ``levy`` (alpha-stable driven Euler);
-* SignSGD, DSignSGD: ``classic`` (default), ``corrected``, ``phase1``, ``phase2``, ``phase3``;
+* SignSGD, DSignSGD: ``classic`` (default), ``corrected``, ``corrected_matched``, ``phase1``, ``phase2``, ``phase3``;
 * RMSprop(W), Adam(W): ``classic`` (Compagnoni et al., t = k lr), ``malladi`` (t = k lr^2).
 * SGDM, HeavyBall: ``classic`` (an (X, M) system, derived; ``sde.momentum``);
 * ClippedSGD (d = 1), CoordinateClippedSGD (any d): ``classic`` (Gaussian or Student-t noise, derived;

@@ -62,15 +62,37 @@ class Comparison:
         return ax
 
 
+def matched_discrete(optimizer):
+    """The discrete method an SDE model's schedule stands for.
+
+    The SDE integrator evaluates a ``GradNormalized`` schedule at the exact gradient, i.e. the
+    ``source="oracle"`` rule; with ``source="stochastic"`` the discrete method normalises by the
+    noisy direction's norm, a different rule (its drift ``E[c (g + Z)/(a + b ||g + Z||)]`` has no
+    closed form). This returns ``optimizer`` with its schedule switched to the oracle rule (and
+    ``optimizer`` itself for every other schedule), so that both sides use the same rule."""
+    import dataclasses
+
+    from methods.schedules import GradNormalized
+
+    sched = optimizer.schedule
+    if isinstance(sched, GradNormalized) and sched.source == "stochastic":
+        return dataclasses.replace(optimizer, schedule=dataclasses.replace(sched, source="oracle"))
+    return optimizer
+
+
 def compare(landscape, optimizer, noise=None, *, x0, steps: int, paths: int = 2048, seed=0,
-            kinds=("classic",), refine: int = 1, save_every=None, **kw) -> Comparison:
+            kinds=("classic",), refine: int = 1, save_every=None, same_rule: bool = True, **kw) -> Comparison:
     """Run ``optimizer`` and its SDE models ``kinds`` (see ``sde.kinds``) on the same grid.
 
     The discrete run uses ``seed`` and SDE kind ``i`` uses ``seed + 1 + i`` (independent
-    noise: a difference of means then has the standard error of ``Comparison.gap``)."""
+    noise: a difference of means then has the standard error of ``Comparison.gap``).
+    ``same_rule`` (default): a gradient-normalised schedule runs on the discrete side with the
+    rule the SDE uses, the exact-gradient (oracle) one (``matched_discrete``); ``False`` keeps the
+    optimizer's own rule."""
     from . import model as make_model
 
-    disc = simulate(landscape, optimizer, noise, x0=x0, steps=steps, paths=paths, seed=seed,
+    disc_opt = matched_discrete(optimizer) if same_rule else optimizer
+    disc = simulate(landscape, disc_opt, noise, x0=x0, steps=steps, paths=paths, seed=seed,
                     save_every=save_every, **kw)
     out = Comparison(discrete=disc)
     for i, kind in enumerate(kinds):

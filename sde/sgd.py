@@ -280,9 +280,20 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     name = "SGD" if agents == 1 and ctype == 0 else ("DSGD" if ctype == 0 else "DCSGD")
     c_txt = {"classic": "", "second_order": " - (eta s^2/2) H grad f", "corrected": " + (eta s^2/2) H grad f"}[kind]
     formula = f"dX = [-s grad f{c_txt}] dt + s sqrt(eta/N) Sigma~(X)^(1/2) dW   (N={agents}, mean omega={omega:g})"
-    provenance = "recovered" if (kind != "corrected" or agents == 1) and ctype == 0 else "derived"
-    source = {"classic": "arXiv 1511.06251 (Li, Tai, E) first-order SME; arXiv 2502.17009, DSGD/DCSGD SDEs (derived here)", "second_order": "arXiv 1511.06251 (Li, Tai, E), second-order SME",
-              "corrected": "arXiv 2506.00181, Eq. 27 (curvature-corrected SDE; the schedule placement derived here)"}[kind]
+    # as the sources tag them: the single-agent, constant-step forms are recovered (corrected: arXiv
+    # 2506.00181 Eq. 27) or recalled, not seen verbatim (Li-Tai-E's SME and SME2: "unsure"); agents,
+    # compression and the schedule's placement (s, s^2) are derived
+    plain = agents == 1 and ctype == 0 and type(optimizer.schedule).__name__ == "Constant"
+    provenance = ({"classic": "unsure", "second_order": "unsure", "corrected": "recovered"}[kind] if plain
+                  else "derived")
+    source = {"classic": "arXiv 1511.06251 (Li, Tai, E) first-order SME, recalled (not seen verbatim); N agents and "
+                         "compression: arXiv 2502.17009, derived here",
+              "second_order": "arXiv 1511.06251 (Li, Tai, E) SME2, recalled (drift quoted in arXiv 2506.00181)",
+              "corrected": "arXiv 2506.00181, Eq. 27 (curvature-corrected SDE; schedule and compression: derived "
+                           "by drift matching)"}[kind]
+    sched = optimizer.schedule
+    if type(sched).__name__ == "GradNormalized" and sched.source == "stochastic":
+        source += "; GradNormalized evaluated at the exact gradient (the oracle rule)"
     return SDEModel(method=name, kind=kind, landscape=landscape, noise=noise, optimizer=optimizer, params=p,
                     step=step, key=("sgd", lk.grad, lk.hvp, lk.coord_grad, diffuse), state_dim=d, noise_dim=d,
                     work_size=(d if KINDS[kind] == 0.0 else 2 * d) if additive else 4 * d, time_per_step=optimizer.lr, provenance=provenance, source=source,

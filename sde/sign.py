@@ -6,8 +6,15 @@ With ``m_i = E sign(grad f + Z_i)`` coordinate-wise (``sde.special``), ``m = mea
 
 * ``kind="classic"`` (``c = 0``): Compagnoni et al.'s SignSGD SDE and its N-agent extension
   (arXiv 2411.15958 Thm 3.2 and Cor 3.3 for the Erf form; arXiv 2502.17009, derived here for N agents);
-* ``kind="corrected"`` (``c = 1``): a curvature-corrected drift in the spirit of arXiv 2506.00181, DERIVED
-  here by drift matching (the paper's form was not recovered); the candidate ``(eta s^2/2) H m`` is UNSURE;
+* ``kind="corrected"`` (``c = 1``): the curvature-corrected drift ``(eta s^2/2) H m``, a candidate
+  for the (L0,L1) paper's corrected DSignSGD SDE (arXiv 2506.00181; its form is not recovered):
+  UNSURE. It matches the discrete method's one-step loss drift
+  ``-s grad f . m + (eta s^2/2) (m^T H m + tr(H Sigma)/N)`` only where ``(grad f - m)^T H m = 0``
+  (not merely where ``m`` is parallel to ``grad f``);
+* ``kind="corrected_matched"``: the correction ``(eta s^2/2) (m^T H m / ||grad f||^2) grad f``
+  (zero where ``grad f = 0``), which matches that loss drift exactly in every dimension; in 1-D it
+  is ``eta s^2 f'' m^2 / (2 f')`` (``theory.modified.sign_loss_drift_correction``). DERIVED here
+  (loss-drift matching); offered as the alternative to the unsure candidate;
 * ``kind="phase1" | "phase2" | "phase3"``: the three regime approximations of arXiv 2411.15958
   (Lemma 3.4 structure): phase 1 ``-sign(grad f)`` (no noise), phase 2 the chord
   ``m |Y| + q`` through ``Y = 1/2, 3/2`` with ``Y = grad f / (sqrt2 sigma)`` (convention A;
@@ -30,7 +37,7 @@ from .base import SDEModel, euler_maruyama_diag
 from .registry import register
 from .special import sign_mean_gauss, sign_mean_t, slope
 
-KINDS = {"classic": 0, "corrected": 1, "phase1": 2, "phase2": 3, "phase3": 4}
+KINDS = {"classic": 0, "corrected": 1, "phase1": 2, "phase2": 3, "phase3": 4, "corrected_matched": 5}
 _ERF_HALF = math.erf(0.5)
 _ERF_3HALF = math.erf(1.5)
 PHASE2_SLOPE = _ERF_3HALF - _ERF_HALF                # 0.44561 (chord through Y = 1/2, 3/2; arXiv 2411.15958 Lemma 3.4's constants UNSURE)
@@ -92,6 +99,17 @@ def _drift_for(grad, hvp):
                 ce = 0.5 * p[0] * s * s
                 for j in range(d):
                     out[j] += ce * hm[j]
+            elif kind == 5:
+                hvp(y, m, lp, hm)
+                q = 0.0
+                gn2 = 0.0
+                for j in range(d):
+                    q += m[j] * hm[j]
+                    gn2 += g[j] * g[j]
+                if gn2 > 0.0:
+                    ce = 0.5 * p[0] * s * s * q / gn2
+                    for j in range(d):
+                        out[j] += ce * g[j]
 
         _DRIFTS[key] = drift
     return _DRIFTS[key]
@@ -130,14 +148,22 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     formula = {
         "classic": f"dX = -s m dt + s sqrt(eta/N) sqrt(I - mean diag(m_i^2)) dW,  m_i = {mtxt}",
         "corrected": f"dX = [-s m + (eta s^2/2) H m] dt + s sqrt(eta/N) sqrt(I - mean diag(m_i^2)) dW,  m_i = {mtxt}",
+        "corrected_matched": f"dX = [-s m + (eta s^2/2) (m^T H m/||grad f||^2) grad f] dt + s sqrt(eta/N) "
+                             f"sqrt(I - mean diag(m_i^2)) dW,  m_i = {mtxt}",
         "phase1": "dX = -s sign(grad f) dt",
         "phase2": f"dX = -s ({PHASE2_SLOPE:.5f} |Y| + {PHASE2_INTERCEPT:.5f}) sign(grad f) dt + diffusion, Y = grad f/(sqrt2 sigma)",
         "phase3": f"dX = -s c grad f/sigma dt + s sqrt(eta/N) dW,  c = {c_nu:.6f}",
     }[kind]
-    provenance = {"classic": "recovered" if agents == 1 and law == 0 else "derived", "corrected": "unsure",
-                  "phase1": "recovered", "phase2": "unsure", "phase3": "derived"}[kind]
-    source = {"classic": "arXiv 2411.15958, Thm 3.2 and Cor 3.3; arXiv 2502.17009 (N agents, derived here)", "corrected": "derived here (drift matching, in the spirit of arXiv 2506.00181; the paper's form not recovered)",
-              "phase1": "arXiv 2411.15958, Lemma 3.4 (phase 1)", "phase2": "arXiv 2411.15958, Lemma 3.4 (phase 2; chord constants derived here)",
+    scheduled = type(optimizer.schedule).__name__ != "Constant"
+    # recalled forms (seen in the literature, not verbatim in the paper) are labelled unsure
+    provenance = {"classic": "unsure" if agents == 1 and law == 0 and not scheduled else "derived",
+                  "corrected": "unsure", "corrected_matched": "derived",
+                  "phase1": "unsure", "phase2": "unsure", "phase3": "derived"}[kind]
+    source = {"classic": "arXiv 2411.15958, Thm 3.2 and Cor 3.3 (recalled); arXiv 2502.17009 (N agents, derived here)",
+              "corrected": "candidate for arXiv 2506.00181's corrected sign SDE (the paper's form not recovered)",
+              "corrected_matched": "derived here by loss-drift matching (cf. arXiv 2506.00181)",
+              "phase1": "arXiv 2411.15958, Lemma 3.4 (phase 1; recalled)",
+              "phase2": "arXiv 2411.15958, Lemma 3.4 (phase 2; chord constants derived here)",
               "phase3": "arXiv 2411.15958, Lemma 3.4 (phase 3); arXiv 2502.17009 (N agents, derived here)"}[kind]
     name = "SignSGD" if agents == 1 else "DSignSGD"
     return SDEModel(method=name, kind=kind, landscape=landscape, noise=noise, optimizer=optimizer, params=p,

@@ -5,8 +5,11 @@
 * ``theory.stability``: step-size stability regions of GD and of each SDE model, the DCSGD ceiling;
 * ``theory.scaling``: symbolic invariance of SDE models under scaling rules;
 * ``theory.closed_forms``: stationary laws and PL bounds on quadratics;
-* ``theory.landscape``: landscapes from sympy expressions, (L0,L1) constants.
+* ``theory.landscape``: landscapes from sympy expressions, (L0,L1) constants;
+* ``theory.l0l1``: the (L0,L1) paper's closed forms (arXiv 2506.00181): exact parabola moments of
+  DCSGD and of its SDE models (corrected = discrete stationary variance), exact weak errors, the
+  Theorem-4.3 DSignSGD ceiling with candidate constants.
 """
-from . import closed_forms, landscape, modified, scaling, stability
+from . import closed_forms, l0l1, landscape, modified, scaling, stability
 
-__all__ = ["closed_forms", "landscape", "modified", "scaling", "stability"]
+__all__ = ["closed_forms", "l0l1", "landscape", "modified", "scaling", "stability"]
