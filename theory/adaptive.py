@@ -118,7 +118,7 @@ def apply_batch_rule(opt, kappa, reading="derived"):
 def batch_rule_invariants(reading="derived"):
     """Under the rule and ``sigma -> sigma / sqrt(kappa)``, the ratios (new / old, sympy) of AdamW's
     stationary loss ``(eta/4) rho1/(rho1 + theta) lam sigma / (lam + theta sigma)`` and of its per-step
-    relaxation rate ``eta (lam / sigma + theta)`` (spec of the paper's targets: loss and speed).
+    relaxation rate ``eta (lam / sigma + theta)`` (the lemma's targets: loss and speed).
     The derived reading gives ``(1, kappa)``: same floor, ``kappa`` times faster per step (same per epoch)."""
     e, r1, th, lam, sg, k = sp.symbols("eta rho1 theta lambda sigma kappa", positive=True)
     m = batch_rule(1.0, reading)  # only to validate the name
