@@ -120,11 +120,11 @@ def test_lemma_3_13_symbolic_invariants():
 
 
 def test_lemma_3_13_batch_rule_on_discrete_adamw():
-    """AdamW (rho1 = 2.5, rho2 = 1, wd = 1, lr = 0.01) on x^2/2 with sigma = 1 at batch 1, and at batch 4
+    """AdamW (rho1 = 2.5, rho2 = 1, wd = 1, lr = 0.0025) on x^2/2 with sigma = 1 at batch 1, and at batch 4
     (sigma/2) under each reading: every measured floor equals theory's (eta/4) rho1/(rho1 + theta)
     lambda sigma/(lambda + theta sigma) for its own hyperparameters, the derived reading's equals the base
     floor, the script reading's is 46% lower."""
-    base = O.AdamW.from_rho(0.01, 2.5, 1.0, weight_decay=1.0)
+    base = O.AdamW.from_rho(0.0025, 2.5, 1.0, weight_decay=1.0)
     f = L.DiagonalQuadratic([1.0])
     out = {}
     for name, opt, B in (("base", base, 1), ("derived", TA.apply_batch_rule(base, 4, "derived"), 4),
