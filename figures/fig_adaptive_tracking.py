@@ -71,7 +71,7 @@ def plot(data, s):
         for tag, label, ls in (("disc", "discrete", "-"), ("classic", "SDE of arXiv 2411.15958", "--"),
                                ("malladi", "Malladi et al.'s SDE", ":")):
             m, se = data[f"{name}|{tag}|mean"], data[f"{name}|{tag}|se"]
-            extra = "" if tag == "disc" else f" (error {tracking_error(data, name, tag)[0]:.3f})"
+            extra = "" if tag == "disc" else f" (error {tracking_error(data, name, tag):.3f})"
             (ln,) = ax.plot(k, m, ls=ls, label=label + extra)
             ax.fill_between(k, m - 1.96 * se, m + 1.96 * se, color=ln.get_color(), alpha=0.25, lw=0)
         ax.set_yscale("log")

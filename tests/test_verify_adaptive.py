@@ -249,3 +249,41 @@ def test_adaptive_sde_provenance_labels():
         for kind in ("classic", "malladi"):
             m = sde.model(opt, f, nz, kind=kind)
             assert m.provenance == "unsure" and ("2411.15958" in m.source or "2205.10287" in m.source)
+
+
+# ------------------------------------------------------------------ (L0,L1) inequalities (A38), phase approximations (A22)
+@pytest.mark.parametrize("make", [lambda: L.Quartic(2), lambda: L.SumCosh(2)], ids=["quartic", "sumcosh"])
+def test_l0l1_first_order_inequalities(make):
+    """With the declared (L0, L1): ||grad f(x) - grad f(y)|| <= (L0 + L1 ||grad f(y)||) (e^{L1 r} - 1)/(L1 r) r and
+    f(x) <= f(y) + <grad f(y), x - y> + (L0 + L1 ||grad f(y)||)/2 e^{L1 r} r^2 on random pairs; the gradient
+    bound is not loose by orders of magnitude (some pair comes within a factor 3)."""
+    f = make()
+    rng = np.random.default_rng(3)
+    best = 0.0
+    for _ in range(2000):
+        y = rng.normal(0, 1.5, size=2)
+        x = y + rng.normal(0, 1, size=2) * rng.choice([0.01, 0.3, 1.0])
+        gy = f.gradient(y)
+        r = float(np.linalg.norm(x - y))
+        lhs = float(np.linalg.norm(f.gradient(x) - gy))
+        rhs = float(TA.l0l1_gradient_bound(f.L0, f.L1, np.linalg.norm(gy), r))
+        assert lhs <= rhs * (1 + 1e-12)
+        assert f.f(x) <= TA.l0l1_descent_bound(f.f(y), gy, x - y, f.L0, f.L1) + 1e-12
+        best = max(best, lhs / rhs)
+    assert best > 1 / 3
+
+
+def test_phase_approximations_of_the_sign_drift():
+    """Lemma 3.4's regimes (Y = grad f/(sqrt2 sigma)): phase 1 replaces erf(Y) by sign, off by at most
+    1 - erf(3/2) = 0.034 for |Y| > 3/2; phase 3 by 2Y/sqrt(pi), off by at most 0.044 for |Y| < 1/2; the phase-2
+    chord m |Y| + q through Y = 1/2, 3/2 (m = 0.44561, q = 0.29770, constants unsure) is off by at most 0.10."""
+    from scipy import special
+    from sde.sign import PHASE2_INTERCEPT, PHASE2_SLOPE
+
+    assert PHASE2_SLOPE == pytest.approx(0.44561, abs=1e-5) and PHASE2_INTERCEPT == pytest.approx(0.29770, abs=1e-5)
+    y1, y2, y3 = np.linspace(1.5, 8, 400), np.linspace(0.5, 1.5, 400), np.linspace(0, 0.5, 400)
+    assert np.max(1 - special.erf(y1)) == pytest.approx(1 - math.erf(1.5)) and 1 - math.erf(1.5) < 0.035
+    e3 = np.max(np.abs(special.erf(y3) - 2 * y3 / math.sqrt(math.pi)))
+    assert e3 == pytest.approx(1 / math.sqrt(math.pi) - math.erf(0.5), rel=1e-6) and e3 < 0.045
+    e2 = np.max(np.abs(special.erf(y2) - (PHASE2_SLOPE * y2 + PHASE2_INTERCEPT)))
+    assert 0.09 < e2 <= 0.10

@@ -188,3 +188,21 @@ def phase3_mean(t, x0, lam, sigma, nu=math.inf, agents_sigma_h=None):
 
     sh = sigma if agents_sigma_h is None else agents_sigma_h
     return np.exp(-slope(nu) * lam * np.asarray(t, float) / sh) * x0
+
+
+# ------------------------------------------------------------------ (L0,L1)-smoothness inequalities
+def l0l1_gradient_bound(L0, L1, grad_norm_y, r):
+    """``||grad f(x) - grad f(y)|| <= (L0 + L1 ||grad f(y)||) (e^{L1 r} - 1) / (L1 r) r``, ``r = ||x - y||``
+    (global exponential form of (L0,L1)-smoothness, Chen et al. 2023 / Vankov et al. 2025, recalled; derived
+    here by Gronwall along the segment: ``G' <= L0 + L1 G`` for ``G(s) = ||grad f||``)."""
+    r = np.asarray(r, float)
+    phi = np.where(L1 * r > 1e-12, np.expm1(L1 * r) / np.maximum(L1 * r, 1e-300), 1.0)
+    return (L0 + L1 * np.asarray(grad_norm_y, float)) * phi * r
+
+
+def l0l1_descent_bound(f_y, grad_y, x_minus_y, L0, L1):
+    """``f(x) <= f(y) + <grad f(y), x - y> + (L0 + L1 ||grad f(y)||)/2 e^{L1 ||x - y||} ||x - y||^2``."""
+    d = np.asarray(x_minus_y, float)
+    g = np.asarray(grad_y, float)
+    r = float(np.linalg.norm(d))
+    return float(f_y + g @ d + (L0 + L1 * np.linalg.norm(g)) / 2 * math.exp(L1 * r) * r * r)
