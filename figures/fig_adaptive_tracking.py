@@ -87,5 +87,6 @@ def plot(data, s):
 def caption(s):
     return (f"Settings chosen here: H = diag(1, 4), Gaussian sigma = (0.5, 2), x0 = {s['x0']}, lr = {s['lr']}; Adam with "
             "rho = (10, 1) (beta = 1 - rho lr), RMSprop with rho = 1 and v0 = 1, eps = 1e-8; "
-            f"{s['paths']} paths; both SDEs integrated with Euler-Maruyama at one step per iteration. Error: mean over "
-            "the save points of |log(E f_SDE / E f_discrete)|.")
+            f"{s['paths']} paths; both SDEs integrated with Euler-Maruyama at one step per iteration. Error: mean of "
+            f"|log(E f_SDE / E f_discrete)| over iterations {WINDOW[0]}-{WINDOW[1]} (the transient; afterwards both SDEs "
+            "have the same stationary law).")

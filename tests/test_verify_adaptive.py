@@ -287,3 +287,21 @@ def test_phase_approximations_of_the_sign_drift():
     assert e3 == pytest.approx(1 / math.sqrt(math.pi) - math.erf(0.5), rel=1e-6) and e3 < 0.045
     e2 = np.max(np.abs(special.erf(y2) - (PHASE2_SLOPE * y2 + PHASE2_INTERCEPT)))
     assert 0.09 < e2 <= 0.10
+
+
+def test_adamw_stationary_lyapunov_form_vs_quoted_c57():
+    """AdamW with rho1 = 1, theta = 1 (lr = 0.01, lambda = sigma = 1): the discrete method's stationary variance is
+    the Lyapunov form (lr/2) rho1/(rho1 + theta) (lambda/sigma + theta)^-1 = 0.00125 (the derivation measured
+    0.0012581), not the quoted Lemma C.57 form (lr/2)(lambda/sigma + theta)^-1 = 0.0025, which it rejects by many
+    standard errors; with theta << rho1 the forms agree."""
+    opt = O.AdamW.from_rho(0.01, 1.0, 1.0, weight_decay=1.0)
+    r = simulate(L.DiagonalQuadratic([1.0]), opt, N.Gaussian(1.0), x0=0.0, steps=3000, paths=1024, seed=95,
+                 save_every=5, record_iterates=True)
+    v, se = r.time_average("x2_0", after=8.0)
+    lyap = CF.adamw_stationary_variance(0.01, 1.0, 1.0, 1.0, 1.0)
+    c57 = TA.adamw_stationary_variance_c57(0.01, 1.0, 1.0, 1.0)
+    assert lyap == pytest.approx(0.00125) and c57 == pytest.approx(0.0025)
+    assert_mc_close(v, lyap, se, what="AdamW stationary variance (Lyapunov form)")
+    assert abs(v - c57) > 20 * se
+    assert CF.adamw_stationary_variance(0.01, 1.0, 1.0, 1000.0, 0.01) == pytest.approx(
+        TA.adamw_stationary_variance_c57(0.01, 1.0, 1.0, 0.01), rel=1e-4)

@@ -178,6 +178,11 @@ def test_dcsgd_pl_and_nonconvex_bounds_are_tight_on_a_1d_quadratic():
     fT = TC.expected_loss([T], lr, [h], [sigma] * agents, om, agents, x0)[0]
     nc = CF.dcsgd_nonconvex_bound(T, h * x0**2 / 2, h, 1, sigma, om, agents, lr)
     assert g2 == pytest.approx(nc - fT / (delta * T), rel=1e-9)
+    # SGD (omega = 0, N = 1): the same tightness for the SGD PL bound of arXiv 2411.15958's SGD SDE
+    e_sgd = TC.expected_loss(t, lr, [h], sigma, 0.0, 1, x0)
+    np.testing.assert_allclose(e_sgd, CF.sgd_pl_bound(t, h * x0**2 / 2, h, h, 1, sigma, lr), rtol=1e-12)
+    np.testing.assert_allclose(CF.sgd_pl_bound(t, 1.0, h, h, 1, sigma, lr),
+                               CF.dcsgd_pl_bound(t, 1.0, h, h, 1, sigma, 0.0, 1, lr), rtol=1e-12)
     # and the SDE integrator reproduces the exact curve (EM at dt = lr/8 against its own recursion)
     opt = O.DCSGD(lr=lr, agents=agents, compressor=C.Bernoulli(1 / (1 + om)))
     rs = sde.integrate(sde.model(opt, L.DiagonalQuadratic([h]), N.Gaussian(sigma)), x0=x0, t_end=T, paths=4096,
@@ -325,3 +330,32 @@ def test_dsignsgd_sde_with_batch_and_heavy_tails():
             m, se = run.time_average(after=4.0)
             assert run.diverged == 0
             assert_mc_close(m, expect, se, what=f"DSignSGD {what} floor, nu = {nu}")
+
+
+# ------------------------------------------------------------------ decaying schedules (C21)
+def test_dcsgd_with_decaying_schedule():
+    """DCSGD with eta_k = 1/sqrt(k + 1) on f = h x^2/2 (h = 1, one agent, Bernoulli omega = 3, sigma = 0.5,
+    lr = 0.05): the discrete method and the scheduled SDE (EM, dt = lr/4) each follow their exact
+    second-moment recursions; the SDE's Ito identity int s Delta_s E|f'|^2 = f0 - E f(T) + c int s^2 holds
+    exactly, so the bound E|f'(X_that)|^2 <= 2 (f0 + c int s^2) / int s (that ~ s / int s) holds, is within a
+    factor 4 of the truth here, and shrinks as T grows (derived here)."""
+    from methods import schedules as SCH
+
+    h, lr, sig, om, K, m = 1.0, 0.05, 0.5, 3.0, 400, 4
+    s = 1 / np.sqrt(np.arange(K) + 1.0)
+    opt = O.DCSGD(lr=lr, compressor=C.Bernoulli(1 / (1 + om)), schedule=SCH.InvSqrt())
+    f, nz = L.DiagonalQuadratic([h]), N.Gaussian(sig)
+    save = np.array([0, 25, 100, 200, 400])
+    rd = simulate(f, opt, nz, x0=1.0, steps=K, paths=8192, seed=91, save_at=save)
+    exact_d = h / 2 * TC.scheduled_mean_square(lr, h, sig, om, 1, 1.0, s, refine=1)[save]
+    assert_mc_close(rd.mean()[1:], exact_d[1:], rd.stderr()[1:], what="scheduled DCSGD, discrete")
+    rs = sde.integrate(sde.model(opt, f, nz), x0=1.0, t_end=K * lr, paths=8192, seed=92, refine=m, save_at=save)
+    exact_em = h / 2 * TC.scheduled_mean_square(lr, h, sig, om, 1, 1.0, s, refine=m)[save]
+    assert_mc_close(rs.mean()[1:], exact_em[1:], rs.stderr()[1:], what="scheduled DCSGD SDE (EM, dt = lr/4)")
+    exact_sde = h / 2 * TC.scheduled_mean_square(lr, h, sig, om, 1, 1.0, s)[save]
+    assert np.max(np.abs(exact_em / exact_sde - 1)) < 0.02  # EM at lr/4 is close to the SDE itself
+    lhs, rhs, avg, bound = TC.scheduled_gradient_identity(lr, h, sig, om, 1, 1.0, s)
+    assert lhs == pytest.approx(rhs, rel=1e-9)
+    assert avg <= bound < 4 * avg
+    longer = TC.scheduled_gradient_identity(lr, h, sig, om, 1, 1.0, 1 / np.sqrt(np.arange(4 * K) + 1.0))
+    assert longer[3] < bound and longer[2] < avg

@@ -206,3 +206,11 @@ def l0l1_descent_bound(f_y, grad_y, x_minus_y, L0, L1):
     g = np.asarray(grad_y, float)
     r = float(np.linalg.norm(d))
     return float(f_y + g @ d + (L0 + L1 * np.linalg.norm(g)) / 2 * math.exp(L1 * r) * r * r)
+
+
+def adamw_stationary_variance_c57(eta, lam, sigma, theta):
+    """Lemma C.57 of arXiv 2411.15958 *as quoted by a third-party note* (possibly simplified; unsure):
+    ``Cov = (eta/2) (H Sigma^(-1/2) + theta I)^-1``, i.e. per coordinate ``(eta/2) / (lam/sigma + theta)``.
+    It has no ``rho1/(rho1 + theta)`` factor, which the linearised Lyapunov solution
+    (``theory.closed_forms.adamw_stationary_variance``) has; the two agree when ``theta << rho1``."""
+    return eta / 2 / (np.asarray(lam, float) / np.asarray(sigma, float) + theta)

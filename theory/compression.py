@@ -160,3 +160,53 @@ def sign_drift_lower_bound(grad, sigma, nu=math.inf):
     s = np.asarray(sigma, float)
     s = s[:, None] if s.ndim == 1 else np.atleast_2d(s)
     return float(sign_drift_constant(nu) * np.mean(np.sum(np.minimum(g[None, :], g[None, :] ** 2 / s), axis=1)))
+
+
+def scheduled_mean_square(eta_, h_, sigma, omega, agents, x0, s, *, refine=None):
+    """``E x^2`` of DCSGD on ``h x^2 / 2`` (one coordinate) with schedule factors ``s[k]`` held over iteration
+    ``k``, at iterations ``0..len(s)``: the discrete method (``refine=1``), the SDE's EM chain with ``refine``
+    substeps per iteration, or (``refine=None``) the SDE itself, solved exactly on each iteration:
+    ``dv/dt = (-2 s h + s^2 eta omega h^2 / N) v + s^2 eta (s2 + ws2) / N`` (derived here)."""
+    s2, ws2, om = _agent_means(sigma, omega, agents)
+    s = np.asarray(s, float)
+    v = np.empty(s.size + 1)
+    v[0] = float(x0) ** 2
+    for k, sk in enumerate(s):
+        c = sk * sk * eta_ * (s2 + ws2) / agents
+        if refine is None:
+            r = -2 * sk * h_ + sk * sk * eta_ * om * h_**2 / agents
+            e = math.exp(r * eta_)
+            v[k + 1] = e * v[k] + (c * (e - 1) / r if r != 0 else c * eta_)
+        else:
+            dt_ = eta_ / refine
+            a = (1 - sk * h_ * dt_) ** 2 + sk * sk * eta_ * dt_ * om * h_**2 / agents
+            x = v[k]
+            for _ in range(refine):
+                x = a * x + c * dt_
+            v[k + 1] = x
+    return v
+
+
+def scheduled_gradient_identity(eta_, h_, sigma, omega, agents, x0, s):
+    """For the DCSGD SDE on ``h x^2 / 2`` (``L = mu = h``, ``d = 1``) with schedule ``s``: returns
+    ``(lhs, rhs, average, bound)``. ``lhs = int s Delta_s E|f'|^2 dt`` and ``rhs = f0 - E f(T) +
+    eta h (s2 + ws2)/(2N) int s^2 dt`` (Ito's formula, an identity; ``Delta_s = 1 - s eta omega h/(2N)``);
+    ``average = int s E|f'|^2 / int s`` (the gradient at a time drawn with density ``s / int s``) and
+    ``bound = 2 (f0 + eta h (s2 + ws2)/(2N) int s^2) / int s``, valid while ``s eta h omega/(2N) <= 1/2``."""
+    s2, ws2, om = _agent_means(sigma, omega, agents)
+    s = np.asarray(s, float)
+    v = scheduled_mean_square(eta_, h_, sigma, omega, agents, x0, s)
+    lhs = avg_num = 0.0
+    for k, sk in enumerate(s):  # exact integral of v over iteration k
+        c = sk * sk * eta_ * (s2 + ws2) / agents
+        r = -2 * sk * h_ + sk * sk * eta_ * om * h_**2 / agents
+        iv = -c * eta_ / r + (v[k] + c / r) * (math.exp(r * eta_) - 1) / r
+        delta = 1 - sk * eta_ * om * h_ / (2 * agents)
+        lhs += sk * delta * h_**2 * iv
+        avg_num += sk * h_**2 * iv
+    int_s, int_s2 = eta_ * s.sum(), eta_ * (s**2).sum()
+    const = eta_ * h_ * (s2 + ws2) / (2 * agents)
+    f0, fT = h_ * v[0] / 2, h_ * v[-1] / 2
+    if np.any(s * eta_ * h_ * om / (2 * agents) > 0.5):
+        raise ValueError("s: the bound needs s eta h omega / (2N) <= 1/2 at every step")
+    return lhs, f0 - fT + const * int_s2, avg_num / int_s, 2 * (f0 + const * int_s2) / int_s
