@@ -5,8 +5,12 @@
 * ``theory.stability``: step-size stability regions of GD and of each SDE model, the DCSGD ceiling;
 * ``theory.scaling``: symbolic invariance of SDE models under scaling rules;
 * ``theory.closed_forms``: stationary laws and PL bounds on quadratics;
-* ``theory.landscape``: landscapes from sympy expressions, (L0,L1) constants.
+* ``theory.landscape``: landscapes from sympy expressions, (L0,L1) constants;
+* ``theory.compression``: DCSGD's exact second moments on quadratics (transients, step ceilings, rates,
+  schedules, heavy-tailed floors) and DSignSGD's drift bound (arXiv 2502.17009, derived);
+* ``theory.adaptive``: SME weak errors, Malladi et al.'s stationary laws, the Lemma 3.13 batch rule,
+  sign covariances and phase bounds (arXiv 2411.15958 and its background).
 """
-from . import closed_forms, landscape, modified, scaling, stability
+from . import adaptive, closed_forms, compression, landscape, modified, scaling, stability
 
-__all__ = ["closed_forms", "landscape", "modified", "scaling", "stability"]
+__all__ = ["adaptive", "closed_forms", "compression", "landscape", "modified", "scaling", "stability"]
