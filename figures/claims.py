@@ -18,18 +18,29 @@ from .claim_base import Claim, Z, data as _data, slope as _slope
 
 def _tracks(quick):
     d, s = _data("sde_vs_discrete", quick)
-    worst, rows = 0.0, []
+    refine = s.get("refine", 1)
+    worst, rows, resolved = 0.0, [], []
     for key in sorted({k.split("|")[0] for k in d}):
         t = d[f"{key}|disc|t"]
         sel = t >= 1.0
         se = np.hypot(d[f"{key}|disc|hi"] - d[f"{key}|disc|mean"], d[f"{key}|sde|hi"] - d[f"{key}|sde|mean"]) / 1.96
         z = np.abs(d[f"{key}|sde|mean"] - d[f"{key}|disc|mean"])[sel] / se[sel]
+        gap = float(np.mean((d[f"{key}|sde|mean"] / d[f"{key}|disc|mean"])[sel] - 1))
+        if key.startswith("AdamW"):
+            # rho1 lr = 1 - beta1 = 0.1: the first-order SDE's O(lr) error need not be below the Monte Carlo error
+            resolved.append(f"{key}: max |z| = {z.max():.2f}, mean relative gap {100 * gap:+.1f}% (reported, not tested)")
+            continue
         worst = max(worst, float(z.max()))
         rows.append(f"{key}: max |z| = {z.max():.2f}")
     zlim = 4.5  # max over ~100 save points per method: 4.5 s.e. keeps the family-wise false-alarm rate below 1e-3
-    return {"passed": worst <= zlim, "measured": f"max |z| over t >= 1: {worst:.2f}",
-            "predicted": f"|E f_SDE - E f_discrete| within Monte Carlo error (|z| <= {zlim})",
-            "summary": "; ".join(rows)}
+    ok = worst <= zlim and refine > 1
+    return {"passed": bool(ok), "value": worst, "se": None,
+            "measured": f"max |z| over t >= 1: {worst:.2f} (SDE at dt = lr/{refine})",
+            "predicted": f"|E f_SDE - E f_discrete| within Monte Carlo error (|z| <= {zlim}) for SGD, SignSGD, DCSGD, "
+                         "DSignSGD",
+            "criterion": f"max |z| <= {zlim} over t >= 1, SDE integrated at dt = lr/{refine} (at dt = lr the SGD and DCSGD "
+                         "chains share the discrete method's first two moments by construction, which would prove nothing)",
+            "summary": "; ".join(rows + resolved)}
 
 
 def _stability(quick):
@@ -80,49 +91,91 @@ def _heavy(quick):
 
 def _floors(quick):
     d, s = _data("floor_vs_sigma", quick)
-    from theory.closed_forms import crossover_sigma
+    from theory.closed_forms import crossover_sigma, dcsgd_floor, dsignsgd_floor
+
+    from .fig_floor_vs_sigma import H, OMEGAS
 
     sg = d["sigmas"]
-    sel = sg >= 1.0  # phase 3 for the sign method; the DCSGD floor is exactly quadratic
-    a, ase = _slope(sg[sel], *d["dsign"][sel].T)
-    b, bse = _slope(sg, *d["dcsgd_1.0"].T)
-    # crossover: DCSGD (omega = 1) is lower well below sigma*, DSignSGD well above (factor 2 either side)
+    N_ = s["agents"]
+    # DCSGD: from x0 = 0 the chain is linear in the noise, so every sigma is the same simulation scaled by sigma
+    # (the slope 2 is exact by construction); what can fail is the level, compared with the discrete-exact floor
+    z_dc = {om: float(np.max(np.abs(d[f"dcsgd_{om}"][:, 0] - [dcsgd_floor(s["lr"], H, [x] * N_, om, N_, discrete=True)
+                                                              for x in sg]) / d[f"dcsgd_{om}"][:, 1])) for om in OMEGAS}
+    # DSignSGD in phase 3 (lr h_max / sigma <= 0.04): two-sided against the phase-3 floor, and its slope
+    sel = s["lr"] * H.max() / sg <= 0.04
+    m_s, se_s = d["dsign"].T
+    th_s = np.array([dsignsgd_floor(s["lr"], 3, [x] * N_, N_) for x in sg])
+    z_s = float(np.max(np.abs(m_s - th_s)[sel] / se_s[sel]))
+    a, ase = _slope(sg[sel], m_s[sel], se_s[sel])
+    outside = ", ".join(f"sigma {x:.2g}: {100 * (m / t - 1):+.1f}%" for x, m, t in zip(sg[~sel], m_s[~sel], th_s[~sel]))
     xs = crossover_sigma(1.0)
     below, above = sg <= xs / 2, sg >= 2 * xs
     m_c, se_c = d["dcsgd_1.0"].T
-    m_s, se_s = d["dsign"].T
     gap = (m_s - m_c) / np.hypot(se_s, se_c)
     cross_ok = bool(np.all(gap[below] > Z) and np.all(gap[above] < -Z))
-    ok = abs(a - 1) <= Z * ase and abs(b - 2) <= Z * bse and cross_ok
-    return {"passed": bool(ok),
-            "measured": f"DSignSGD slope {a:.3f} +- {ase:.3f}; DCSGD (omega=1) slope {b:.3f} +- {bse:.3f}; "
-                        f"ordering flips across sigma* = {xs:.3f}: {cross_ok}",
-            "predicted": "log-log slope 1 (sign) and 2 (DCSGD); DCSGD lower below sigma*/2, DSignSGD lower above 2 sigma*",
-            "summary": f"slopes {a:.2f}, {b:.2f}; crossover ordering {cross_ok}"}
+    ok = max(z_dc.values()) <= Z and z_s <= Z and abs(a - 1) <= Z * ase and cross_ok
+    return {"passed": bool(ok), "value": a, "se": ase,
+            "measured": f"DCSGD levels: max |z| " + ", ".join(f"omega {om:g}: {z:.2f}" for om, z in z_dc.items())
+                        + f"; DSignSGD (phase 3): max |z| {z_s:.2f}, slope {a:.3f} +- {ase:.3f}; ordering flips across "
+                          f"sigma* = {xs:.3f}: {cross_ok}; outside phase 3: {outside or 'none'}",
+            "predicted": "DCSGD floor = discrete-exact (1 + omega) sigma^2 law; DSignSGD floor = lr d sigma/(4 N c) with "
+                         "slope 1; DCSGD lower below sigma*/2, DSignSGD lower above 2 sigma*",
+            "criterion": f"two-sided, {Z:g} s.e.: DCSGD level per omega (its slope 2 is exact by construction and not "
+                         f"tested); DSignSGD level and slope where lr h_max/sigma <= 0.04; crossover ordering beyond "
+                         f"{Z:g} s.e.",
+            "summary": f"DCSGD z {max(z_dc.values()):.2f}; sign z {z_s:.2f}, slope {a:.2f}; crossover {cross_ok}"}
 
 
 def _agents(quick):
     d, s = _data("agents", quick)
+    from theory.closed_forms import dcsgd_floor, dsignsgd_floor
+
+    from .fig_agents import H
+
     n = d["agents"].astype(float)
     a, ase = _slope(n, *d["dsign"].T)
-    ok = abs(a + 1) <= Z * ase
-    return {"passed": bool(ok), "measured": f"DSignSGD floor slope in N: {a:.3f} +- {ase:.3f}",
-            "predicted": "slope -1 (floor proportional to 1/N)", "summary": f"slope {a:.2f}"}
+    m_c, se_c = d["dcsgd"].T
+    th_c = np.array([dcsgd_floor(s["lr"], H, [1.0] * int(k), 1.0, int(k), discrete=True) for k in n])
+    z_c = float(np.max(np.abs(m_c - th_c) / se_c))
+    m_s = d["dsign"][:, 0]
+    th_s = np.array([dsignsgd_floor(s["lr"], 3, [1.0] * int(k), int(k)) for k in n])
+    ok = abs(a + 1) <= Z * ase and z_c <= Z
+    return {"passed": bool(ok), "value": a, "se": ase,
+            "measured": f"DSignSGD floor slope in N: {a:.3f} +- {ase:.3f} (levels vs phase 3: "
+                        + ", ".join(f"{100 * (x / t - 1):+.1f}%" for x, t in zip(m_s, th_s))
+                        + f"); DCSGD levels vs discrete-exact 1/N law: max |z| {z_c:.2f}",
+            "predicted": "DSignSGD slope -1 (floor proportional to 1/N); DCSGD floor = discrete-exact value at each N",
+            "criterion": f"|slope + 1| <= {Z:g} s.e.; DCSGD |level - theory| <= {Z:g} s.e. at every N (the DSignSGD levels "
+                         "carry the phase-3 linearisation's own ~1-2% bias at lr h/sigma = 0.04 and are reported)",
+            "summary": f"slope {a:.2f}; DCSGD max |z| {z_c:.2f}"}
 
 
 def _adamw(quick):
     d, s = _data("adamw_weight_decay", quick)
-    from .fig_adamw_weight_decay import RHO1
+    from theory.closed_forms import adamw_stationary_variance
 
+    from .fig_adamw_weight_decay import RHO1, THETAS
+
+    sg = d["sigmas"]
+    sel = s["lr"] * 1.0 / sg <= 0.025  # lr lambda/sigma: the O(lr) terms the Lyapunov law neglects stay below the s.e.
+    zs = {}
+    for th in THETAS:
+        m, se = d[f"theta_{th}"].T
+        pred = 0.5 * adamw_stationary_variance(s["lr"], 1.0, sg, RHO1, th)
+        zs[th] = float(np.max(np.abs(m - pred)[sel] / se[sel]))
     th = 1.0
     m, se = d[f"theta_{th}"][-1]
     cap = s["lr"] / 4 * RHO1 / (RHO1 + th) / th
     m0, se0 = d["theta_0.0"][-1]
-    ok = m <= cap + Z * se and m0 > cap
-    return {"passed": bool(ok),
-            "measured": f"sigma = {d['sigmas'][-1]:.3g}: theta = 1 floor {m:.4g} +- {se:.2g}; theta = 0 floor {m0:.4g}",
-            "predicted": f"theta = 1 floor below its sigma -> inf limit {cap:.4g}; theta = 0 grows past it",
-            "summary": f"{m:.4g} <= {cap:.4g}"}
+    ok = max(zs.values()) <= 4.5 and m <= cap + Z * se and m0 - Z * se0 > cap
+    return {"passed": bool(ok), "value": float(m), "se": float(se),
+            "measured": f"sigma = {d['sigmas'][-1]:.3g}: theta = 1 floor {m:.4g} +- {se:.2g}, theta = 0 floor {m0:.4g}; "
+                        "levels vs the Lyapunov law: max |z| " + ", ".join(f"theta {k:g}: {v:.2f}" for k, v in zs.items()),
+            "predicted": f"floors = (lr/4) rho1/(rho1 + theta) lambda sigma/(lambda + theta sigma) at every sigma; theta = 1 "
+                         f"stays below its sigma -> inf limit {cap:.4g}, theta = 0 grows past it",
+            "criterion": f"two-sided: max |z| <= 4.5 over the sigma grid where lr lambda/sigma <= 0.025 ({int(sel.sum())} of "
+                         f"{sel.size} points) for each theta; cap and growth beyond {Z:g} s.e.",
+            "summary": f"max |z| {max(zs.values()):.2f}; {m:.4g} <= {cap:.4g}"}
 
 
 def _weak(quick):
@@ -155,7 +208,9 @@ def _weak(quick):
 
 def _scaling(quick):
     d, s = _data("scaling_rules", quick)
-    from .fig_scaling_rules import KAPPAS, RULE_NAMES
+    from theory.closed_forms import dsignsgd_floor, loss_from_variances, sgd_stationary_variance
+
+    from .fig_scaling_rules import AGENTS, H, KAPPAS, RULE_NAMES
 
     def floors(name):
         fl = np.array([d[f"{name}|{k}|floor"] for k in KAPPAS])
@@ -163,14 +218,21 @@ def _scaling(quick):
 
     # DSGD: the linear rule leaves the SDE unchanged; the discrete floor still carries the O(lr) factor
     # 1/(2 - lr lambda), so each kappa is compared with theory's discrete-exact floor
-    from theory.closed_forms import loss_from_variances, sgd_stationary_variance
-
-    from .fig_scaling_rules import AGENTS, H
-
     m, se = floors(RULE_NAMES[0])
     theo = [loss_from_variances(H, sgd_stationary_variance(s["lr"] * k, H, s["sigma"] / math.sqrt(k * AGENTS)))
             for k in KAPPAS]
     z_lin = float(np.max(np.abs(m - theo) / se))
+    # DSignSGD: two-sided against the phase-3 floor lr d sigma_B/(4 N c) where phase 3 holds (lr h_max/sigma_B <= 0.05)
+    z_sign, notes = 0.0, []
+    for name, bfun in ((RULE_NAMES[1], lambda k: k * k), (RULE_NAMES[2], lambda k: k)):
+        ms, ses = floors(name)
+        for k, x, e in zip(KAPPAS, ms, ses):
+            lr, sb = s["lr"] * k, s["sigma"] / math.sqrt(bfun(k))
+            th = dsignsgd_floor(lr, len(H), [sb] * AGENTS, AGENTS)
+            if lr * H.max() / sb <= 0.05:
+                z_sign = max(z_sign, abs(x - th) / e)
+            else:
+                notes.append(f"{name}, kappa {k}: {100 * (x / th - 1):+.1f}% off phase 3 (lr h/sigma_B = {lr * H.max() / sb:.2f})")
 
     def change(name):  # relative change of the floor from kappa = 1 to the largest kappa, with its s.e.
         m, se = floors(name)
@@ -179,21 +241,27 @@ def _scaling(quick):
 
     c_sqrt, s_sqrt = change(RULE_NAMES[1])
     c_wrong, s_wrong = change(RULE_NAMES[2])
-    ok = z_lin <= Z and abs(c_sqrt) + Z * s_sqrt < 0.1 * (abs(c_wrong) - Z * s_wrong)
-    return {"passed": bool(ok),
-            "measured": f"DSGD linear: max |z| against theory {z_lin:.2f}; DSignSGD floor change at kappa = {KAPPAS[-1]}: "
-                        f"square-root rule {100 * c_sqrt:+.1f}% +- {100 * s_sqrt:.1f}%, linear rule {100 * c_wrong:+.0f}% "
-                        f"+- {100 * s_wrong:.0f}%",
-            "predicted": f"DSGD floors equal theory's discrete-exact value for every kappa (|z| <= {Z:g}; the SDE itself "
-                         "is invariant); DSignSGD's change under the square-root rule at least 10x smaller than under "
-                         "the linear rule (the rule is exact only in phase 3)",
-            "summary": f"z {z_lin:.2f}; sqrt {100 * c_sqrt:+.1f}%, linear {100 * c_wrong:+.0f}%"}
+    ok = z_lin <= Z and z_sign <= Z and abs(c_sqrt) + Z * s_sqrt < 0.1 * (abs(c_wrong) - Z * s_wrong)
+    return {"passed": bool(ok), "value": c_sqrt, "se": s_sqrt,
+            "measured": f"DSGD linear: max |z| against theory {z_lin:.2f}; DSignSGD floors against phase 3 (where valid): "
+                        f"max |z| {z_sign:.2f}; floor change at kappa = {KAPPAS[-1]}: square-root rule {100 * c_sqrt:+.1f}% "
+                        f"+- {100 * s_sqrt:.1f}%, linear rule {100 * c_wrong:+.0f}% +- {100 * s_wrong:.0f}%"
+                        + (f"; {'; '.join(notes)}" if notes else ""),
+            "predicted": "DSGD floors equal theory's discrete-exact value for every kappa (the SDE itself is invariant); "
+                         "DSignSGD floors equal the phase-3 value lr d sigma_B/(4 N c) (invariant under the square-root rule, "
+                         "x sqrt(kappa) under the linear one)",
+            "criterion": f"two-sided, {Z:g} s.e.: DSGD per kappa; DSignSGD per kappa where lr h_max/sigma_B <= 0.05 "
+                         "(beyond, the phase-3 approximation's own error is reported); the square-root rule's change at "
+                         "least 10x smaller than the linear rule's",
+            "summary": f"z {z_lin:.2f}/{z_sign:.2f}; sqrt {100 * c_sqrt:+.1f}%, linear {100 * c_wrong:+.0f}%"}
 
 
 _OWN = [
-    Claim("sde-tracks-discrete", "2411.15958, 2502.17009", "SDE theorems of both papers (numbering not recovered)",
-          "The SDE models track SGD, SignSGD, DCSGD, DSignSGD and AdamW on quadratics within Monte Carlo error",
-          "recovered", "figure sde_vs_discrete: E f of discrete and classic SDE (EM, dt = lr), t >= 1", _tracks),
+    Claim("sde-tracks-discrete", "2411.15958, 2502.17009",
+          "SignSGD SDE (2411.15958 Thm 3.2 / Cor 3.3, recalled); SGD, DCSGD, DSignSGD SDEs (derived)",
+          "The SDE models, integrated at dt = lr/4, track SGD, SignSGD, DCSGD and DSignSGD on quadratics within Monte "
+          "Carlo error (AdamW, whose O(lr) error at rho1 lr = 0.1 need not be below the Monte Carlo error, is reported)",
+          "unsure", "figure sde_vs_discrete: E f of discrete and classic SDE (EM, dt = lr/4), t >= 1", _tracks),
     Claim("corrected-stability", "2506.00181", "Sec. 4.3, Table 2 (parabola and quartic rows); quartic threshold 2/3 derived here",
           "Classic and second-order modified equations converge for every step; the corrected one loses stability "
           "exactly where GD does on the parabola (eta < 2/lambda) and repels on the quartic (once eta x^2 > 2/3)",
@@ -201,13 +269,13 @@ _OWN = [
     Claim("heavy-tails-sign-converges", "2506.00181", "Thm 4.3, Sec. 6.1 experiment E3; v1 abstract (decaying schedules)",
           "Under Cauchy noise with eta_k = 1/sqrt(k+1), DSignSGD converges and DCSGD does not", "recovered",
           "figure heavy_tails: DSignSGD's mean, DCSGD's median and divergence count", _heavy),
-    Claim("floors-linear-vs-quadratic", "2502.17009", "stationary-loss results (numbering not recovered)",
+    Claim("floors-linear-vs-quadratic", "2502.17009", "stationary-loss results (numbering not recovered; formulas derived here)",
           "Stationary loss grows linearly in sigma for DSignSGD and quadratically for DCSGD, so sign compression wins "
           "above sigma* = sqrt(pi/2)/(1 + omega)", "derived",
-          "figure floor_vs_sigma: log-log slopes (sigma >= 1 for the sign method)", _floors),
+          "figure floor_vs_sigma: levels against theory (two-sided), the sign method's slope, the crossover", _floors),
     Claim("agents-linear-speedup", "2502.17009", "linear speedup in N (numbering not recovered)",
           "DSignSGD's stationary loss falls as 1/N in the number of agents", "derived",
-          "figure agents: log-log slope", _agents),
+          "figure agents: DSignSGD log-log slope, DCSGD levels against theory", _agents),
     Claim("scaling-rules-collapse", "2502.17009", "scaling rules (derived here)",
           "The linear rule keeps DSGD's SDE (its discrete floor moves only by theory's O(lr) factor); the square-root "
           "rule keeps DSignSGD's floor up to the phase-3 approximation, far better than the linear rule", "derived", "figure scaling_rules: stationary levels for kappa = 1, 2, 4", _scaling),
@@ -216,7 +284,7 @@ _OWN = [
           "figure weak_error: fitted order of |E f(x_k) - E f(X_t)| against lr, held to the exact errors", _weak),
     Claim("adamw-floor-bounded", "2411.15958", "Lemma C.57 discussion",
           "With decoupled weight decay AdamW's stationary loss stays bounded as the noise grows", "derived",
-          "figure adamw_weight_decay: floor at the largest sigma", _adamw),
+          "figure adamw_weight_decay: floors against the Lyapunov law (two-sided) and the sigma -> inf cap", _adamw),
 ]
 
 

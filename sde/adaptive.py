@@ -157,12 +157,13 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
                    "dX = -s sqrt(i2)/i1 M/(sqrt V + eps sqrt i2) dt - s theta X dt" if is_adam else
                    "dV = rho (grad f^2 + diag Sigma - V) dt; dX = -s (grad f dt + sqrt(eta) Sigma^1/2 dW)/(sqrt V + eps) "
                    "- s theta X dt")
-        source, prov = ("arXiv 2411.15958, Adam(W) SDE (Compagnoni et al.)" if is_adam else "arXiv 2411.15958, RMSprop(W) SDE (Compagnoni et al.)"), "recovered"
+        source, prov = ("arXiv 2411.15958 Sec. 3 (Compagnoni et al.'s Adam(W) SDE; recalled, not seen verbatim)" if is_adam
+                        else "arXiv 2411.15958 Sec. 3 (Compagnoni et al.'s RMSprop(W) SDE; recalled, not seen verbatim)"), "unsure"
     else:
         formula = ("dm = c1 (grad f - m) dt + sigma0 c1 Sigma^1/2 dW; du = c2 (diag Sigma - u) dt; "
                    "dX = -sqrt(g2)/g1 m/(sigma0 sqrt u + eps0 sqrt g2) dt" if is_adam else
                    "du = c2 (diag Sigma - u) dt; dX = -(grad f dt + sigma0 Sigma^1/2 dW)/(sigma0 sqrt u + eps0)")
-        source, prov = "arXiv 2205.10287 (Malladi et al.), t = k eta^2", "recovered"
+        source, prov = "arXiv 2205.10287 (Malladi et al.; recalled, not seen verbatim), t = k eta^2", "unsure"
     return SDEModel(method=name, kind=kind, landscape=landscape, noise=noise, optimizer=optimizer, params=p,
                     step=step, key=("adaptive", is_adam, grad), state_dim=n, noise_dim=d, work_size=d,
                     time_per_step=h, provenance=prov, source=source, formula=formula, y0_tail=tail)

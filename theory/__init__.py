@@ -8,8 +8,12 @@
 * ``theory.landscape``: landscapes from sympy expressions, (L0,L1) constants;
 * ``theory.l0l1``: the (L0,L1) paper's closed forms (arXiv 2506.00181): exact parabola moments of
   DCSGD and of its SDE models (corrected = discrete stationary variance), exact weak errors, the
-  Theorem-4.3 DSignSGD ceiling with candidate constants.
+  Theorem-4.3 DSignSGD ceiling with candidate constants;
+* ``theory.compression``: DCSGD's exact second moments on quadratics (transients, step ceilings, rates,
+  schedules, heavy-tailed floors) and DSignSGD's drift bound (arXiv 2502.17009, derived);
+* ``theory.adaptive``: SME weak errors, Malladi et al.'s stationary laws, the Lemma 3.13 batch rule,
+  sign covariances and phase bounds (arXiv 2411.15958 and its background).
 """
-from . import closed_forms, l0l1, landscape, modified, scaling, stability
+from . import adaptive, closed_forms, compression, l0l1, landscape, modified, scaling, stability
 
-__all__ = ["closed_forms", "l0l1", "landscape", "modified", "scaling", "stability"]
+__all__ = ["adaptive", "closed_forms", "compression", "l0l1", "landscape", "modified", "scaling", "stability"]

@@ -99,12 +99,31 @@ def dcsgd_stationary_second_moment(eta, h, sigma, omega, agents, *, discrete=Tru
                  s2=float(np.mean(sg**2)), ws2=float(np.mean(om * sg**2)), omega=float(om.mean()), N=agents)
 
 
+def sigma_harmonic(sigma, agents=None):
+    """Harmonic mean over agents: a scalar for a scalar or a per-agent list (shape ``(N,)``), one per
+    coordinate ``sigma_H,j = (mean_i 1/sigma_ij)^-1`` for a table of shape ``(N, d)`` (arXiv
+    2502.17009's stationary law with per-coordinate scales; derived)."""
+    s = np.asarray(sigma, dtype=float)
+    if np.any(s <= 0):
+        raise ValueError("sigma must be > 0 for every agent and coordinate")
+    if s.ndim == 2:
+        if agents is not None and s.shape[0] != agents:
+            raise ValueError(f"sigma: a table must have one row per agent ({agents}), got shape {s.shape}")
+        return 1.0 / np.mean(1.0 / s, axis=0)
+    if s.ndim > 2:
+        raise ValueError(f"sigma must be a scalar, one per agent, or an (agents, d) table; got shape {s.shape}")
+    return 1.0 / float(np.mean(1.0 / s))
+
+
 def sign_stationary_variance(eta, lam, sigma, *, agents=1, nu=math.inf):
-    """Phase-3 stationary variance of (D)SignSGD: ``eta sigma_H / (2 N c_nu lam)``;
-    ``sigma`` per agent enters through its harmonic mean."""
+    """Phase-3 stationary variance of (D)SignSGD: ``eta sigma_H / (2 N c_nu lam)``.
+
+    ``sigma``: a scalar or one per agent (harmonic mean over agents), or an ``(agents, d)`` table, in
+    which case each coordinate ``j`` has its own ``sigma_H,j`` and the result has one entry per
+    coordinate (``lam`` broadcast against ``d``)."""
     from sde.special import slope
 
-    sh = 1.0 / float(np.mean(1.0 / np.asarray(sigma, dtype=float)))
+    sh = sigma_harmonic(sigma, agents)
     return _eval("sign_phase3", eta=eta, **{"lambda": np.asarray(lam, float)}, sigma=sh, N=agents, c=slope(nu))
 
 
@@ -125,8 +144,14 @@ def loss_from_variances(h, var):
 
 
 def dsignsgd_floor(eta, d, sigma, agents, nu=math.inf):
-    """``E f_inf ~ eta d sigma_H / (4 N c_nu)`` (phase 3, independent of the curvatures)."""
-    return d * 0.5 * float(sign_stationary_variance(eta, 1.0, sigma, agents=agents, nu=nu))
+    """``E f_inf ~ eta d sigma_H / (4 N c_nu)`` (phase 3, independent of the curvatures); with an
+    ``(agents, d)`` table of scales, ``sum_j eta sigma_H,j / (4 N c_nu)``."""
+    var = np.asarray(sign_stationary_variance(eta, 1.0, sigma, agents=agents, nu=nu), float)
+    if var.ndim == 0:
+        return d * 0.5 * float(var)
+    if var.size != d:
+        raise ValueError(f"sigma: the table has {var.size} coordinates, d = {d}")
+    return float(0.5 * var.sum())
 
 
 def dcsgd_floor(eta, h, sigma, omega, agents, *, discrete=False):

@@ -108,3 +108,54 @@ RULES = {
     "malladi_square_root": {eta: sp.sqrt(kappa) * eta, B: kappa * B, beta1: 1 - kappa * (1 - beta1),
                             beta2: 1 - kappa * (1 - beta2), eps: eps / sp.sqrt(kappa)},
 }
+
+
+# ------------------------------------------------------------------ compensating compression (arXiv 2502.17009)
+omega = sp.Symbol("omega", nonnegative=True)
+
+
+def dcsgd(multiplicative: bool = True) -> SymbolicSDE:
+    """DCSGD's SDE per coordinate with Bernoulli-type compressors (derived here, after arXiv 2502.17009
+    Sec. 4): ``b = -g``, ``D = eta ((1 + omega) sigma^2 / B + omega g^2) / N``. ``multiplicative=False``
+    drops the gradient term ``omega g^2`` (the noise-dominated regime near a minimum)."""
+    D = eta * (1 + omega) * sigma**2 / (N * B)
+    if multiplicative:
+        D = D + eta * omega * g**2 / N
+    return SymbolicSDE("DCSGD" + ("" if multiplicative else " (noise part)"), (-g,), (D,), (g,))
+
+
+# The compression paper's rules (arXiv 2502.17009, abstract and Sec. 5: rules in learning rate, batch size
+# and number of agents; the exact statements were not recovered, these are derived here as the
+# substitutions that give the compressed method DSGD's noise term)
+COMPENSATION = {
+    "batch": {B: (1 + omega) * B},
+    "agents": {N: (1 + omega) * N},
+    "lr": {eta: eta / (1 + omega)},
+}
+# SDE time per iteration is eta, so each route's cost in iterations for the same SDE time
+ITERATION_FACTOR = {"batch": sp.Integer(1), "agents": sp.Integer(1), "lr": 1 + omega}
+
+
+def check_against(reference: SymbolicSDE, model: SymbolicSDE, rule: dict) -> Verdict:
+    """Does ``model`` with ``rule`` substituted equal ``reference`` up to a time change? Every drift and
+    diffusion component of ``model[rule] / reference`` must be one common, state-free constant."""
+    ratios = []
+    for a, b in zip(model.drift + model.diffusion2, reference.drift + reference.diffusion2):
+        if sp.simplify(a) == 0 and sp.simplify(b) == 0:
+            continue
+        ratios.append(sp.simplify(a.subs(rule, simultaneous=True) / b))
+    r0 = ratios[0]
+    same = all(sp.simplify(r - r0) == 0 for r in ratios[1:])
+    ok = bool(same and not (r0.free_symbols & set(model.state)))
+    return Verdict(rule, ok, sp.simplify(r0) if ok else None, tuple(ratios))
+
+
+def compensation(route: str, *, multiplicative: bool = False) -> Verdict:
+    """Check a compensation route (``batch``, ``agents``, ``lr``) of DCSGD against DSGD.
+
+    Noise part: every route gives DSGD's SDE exactly (time factor 1). With the gradient term kept,
+    none is exact: ``batch`` leaves ``omega g^2 / N`` unchanged, ``agents`` and ``lr`` divide it by
+    ``1 + omega`` (so they also raise the rate factor ``Delta = 1 - eta L omega / (2N)``)."""
+    if route not in COMPENSATION:
+        raise ValueError(f"route must be one of {sorted(COMPENSATION)}, got {route!r}")
+    return check_against(dsgd(), dcsgd(multiplicative), COMPENSATION[route])
