@@ -21,6 +21,17 @@ import numpy as np
 Z = 4.0  # standard errors allowed on a single comparison
 
 PAPERS = {"l0l1": "2506.00181", "compression": "2502.17009", "adaptive": "2411.15958"}
+# claims about the neighbouring methods of this research line (momentum, clipping, ...), whose papers
+# this workbench does not follow formula by formula: ``paper`` starts with this phrase
+NEIGHBOURING = "neighbouring work"
+
+
+def is_known_paper(paper: str) -> bool:
+    """Each comma-separated part is one of the three papers' arXiv ids, or the claim is about
+    neighbouring work (``NEIGHBOURING ...``)."""
+    if paper.startswith(NEIGHBOURING):
+        return True
+    return all(p.strip() in PAPERS.values() for p in paper.split(","))
 STATUSES = ("recovered", "derived", "unsure")
 
 
@@ -61,6 +72,8 @@ class Claim:
 
     @property
     def source(self) -> str:
+        if self.paper.startswith(NEIGHBOURING):
+            return f"{self.paper}, {self.where}"
         return f"arXiv {self.paper}, {self.where}"
 
     def evaluate(self, quick: bool) -> dict:
