@@ -53,6 +53,15 @@ def _ks_at_most_d(comp, d, agents):
 
 
 class CompressorKernels(NamedTuple):
+    """A compressor's compiled functions.
+
+    * ``compress(rng, v, p, agent, state, iwork, out)``: writes ``C_agent(v)`` into ``out``
+      (``p``: the packed parameters, one value per agent for the built-in ones; ``state``: the
+      agent's state block; ``iwork``: an int64 permutation of ``0..d-1``, see the module);
+    * ``init(state, p)``: sets one agent's state block at the start of every path, or ``None``
+      (zeros; stateless compressors have an empty block).
+    """
+
     compress: Callable  # compress(rng, v, p, agent, state, iwork, out)
     init: Callable | None = None  # init(state, p) of one agent's block (None: zeros)
 
@@ -69,6 +78,8 @@ class Compressor(Component):
 
     @property
     def kernels(self) -> CompressorKernels:
+        """``CompressorKernels(compress, init)``: the compiled ``compress`` and state ``init``
+        (built-in compressors: the class's ``_compress`` and ``_init``)."""
         return CompressorKernels(type(self)._compress, type(self)._init)
 
     def values(self, agents: int) -> np.ndarray:
@@ -356,6 +367,9 @@ class TopK(Compressor):
         return _ks_at_most_d(self, d, agents)
 
     def contraction(self, d) -> np.ndarray:
+        """The contraction factor ``delta_i = 1 - k_i / d`` of every agent, shape ``(agents,)``:
+        ``||C(x) - x||^2 <= delta_i ||x||^2``, since the ``d - k`` dropped squares are the
+        smallest and so average at most ``||x||^2 / d`` (attained when all ``|x_j|`` are equal)."""
         return 1.0 - self.values(self.n_values) / d
 
 
@@ -412,6 +426,8 @@ class ErrorFeedback(Compressor):
 
     @property
     def kernels(self):
+        """The error-feedback ``compress`` and ``init`` built around the inner compressor's
+        kernels (one compiled pair per inner ``compress``)."""
         return CompressorKernels(*_error_feedback_kernels(tuple(self.inner.kernels)))
 
     def children(self):
@@ -428,6 +444,8 @@ class ErrorFeedback(Compressor):
         return self.inner._pack(d, agents)
 
     def state(self, shape):
+        """``2 d`` floats per agent: the memory ``e_i`` and the scratch ``w_i = e_i + g_i``,
+        both zero at the start of a path."""
         return State(2 * shape.d, "agent", self.kernels.init)
 
 
@@ -473,6 +491,8 @@ class Custom(Compressor):
 
     @property
     def kernels(self):
+        """The protocol ``compress`` wrapped around ``compress_fn`` (one wrapper per user
+        function) and the user's ``init``."""
         if self.compress_fn not in _CUSTOM:
             _CUSTOM[self.compress_fn] = _adapt_custom_compress(self.compress_fn)
         return CompressorKernels(_CUSTOM[self.compress_fn], self.init)
@@ -481,6 +501,8 @@ class Custom(Compressor):
         return np.array(self.params, dtype=np.float64)
 
     def state(self, shape):
+        """``state_size`` floats per agent (``state_size(d)`` when it is a callable), set by
+        ``init``."""
         size = self.state_size(shape.d) if callable(self.state_size) else self.state_size
         return State(_checks.integer("state_size", size), "agent", self.init)
 

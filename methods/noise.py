@@ -33,6 +33,15 @@ from .component import Component, Shape, State, init_block, shape_of
 
 
 class NoiseKernels(NamedTuple):
+    """A noise model's compiled functions.
+
+    * ``sample(rng, x, grad, grad_norm_sq, lp, p, agent, state, out)``: writes the oracle
+      output ``grad + Z_agent`` at the point ``x`` into ``out`` (``lp``: the landscape's packed
+      parameters, ``p``: the model's, ``state``: the agent's block);
+    * ``init(state, p)``: sets one agent's state block at the start of every path, or ``None``
+      (zeros; the built-in models are stateless).
+    """
+
     sample: Callable  # sample(rng, x, grad, grad_norm_sq, lp, p, agent, state, out)
     init: Callable | None = None  # init(state, p) for a stateful model (None: zeros)
 
@@ -50,6 +59,8 @@ class Noise(Component):
 
     @property
     def kernels(self) -> NoiseKernels:
+        """``NoiseKernels(sample, init)``: the compiled ``sample`` and state ``init`` (built-in
+        models: the class's ``_sample`` and ``_init``)."""
         return NoiseKernels(type(self)._sample, type(self)._init)
 
     def structure(self):
@@ -69,6 +80,7 @@ class Noise(Component):
 
     @property
     def finite_variance(self) -> bool:
+        """Whether ``E ||Z||^2 < inf`` (``covariance`` then returns a matrix, not ``None``)."""
         return True
 
     def covariance(self, d: int, agents: int, grad_norm: float = 0.0) -> np.ndarray | None:
@@ -272,9 +284,12 @@ class StudentT(Noise):
 
     @property
     def finite_variance(self):
+        """``nu > 2`` (the variance of ``t(nu)`` is ``nu / (nu - 2)``)."""
         return self.nu > 2
 
     def table(self, d, agents):
+        """Per-agent, per-coordinate scale ``sigma_j`` of one draw, ``(agents, d)`` (not a
+        standard deviation; the batch is averaged in the kernel, not folded in here)."""
         return _checks.per_agent_table("sigma", self.sigma, agents, d, allow_zero=True)
 
     def _pack(self, d, agents):
@@ -402,9 +417,12 @@ class AlphaStable(Noise):
 
     @property
     def finite_variance(self):
+        """Only ``alpha = 2`` (Gaussian); every ``alpha < 2`` has infinite variance."""
         return self.alpha == 2.0
 
     def table(self, d, agents):
+        """Per-agent, per-coordinate S1 scale ``c_j B^(1/alpha - 1)`` of the oracle (batch folded
+        in), ``(agents, d)``."""
         t = _checks.per_agent_table("scale", self.scale, agents, d, allow_zero=True)
         return t * float(self.batch) ** (1.0 / self.alpha - 1.0)
 
@@ -487,11 +505,14 @@ class Custom(Noise):
 
     @property
     def kernels(self) -> NoiseKernels:
+        """The protocol ``sample`` wrapped around ``sample_fn`` (one wrapper per user function)
+        and the user's ``init``."""
         if self.sample_fn not in _CUSTOM_SAMPLERS:
             _CUSTOM_SAMPLERS[self.sample_fn] = _adapt_custom_sample(self.sample_fn)
         return NoiseKernels(_CUSTOM_SAMPLERS[self.sample_fn], self.init)
 
     def state(self, shape):
+        """``state_size`` floats per agent, set by ``init`` (zeros without one)."""
         return State(self.state_size, "agent", self.init)
 
     def structure(self):
@@ -502,6 +523,7 @@ class Custom(Noise):
 
     @property
     def finite_variance(self):
+        """Declared by giving ``covariance_fn`` (without one the variance is taken as unknown)."""
         return self.covariance_fn is not None
 
     def covariance(self, d, agents, grad_norm=0.0):

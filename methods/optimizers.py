@@ -47,6 +47,14 @@ def _zero_init(state, p):
 
 
 class OptimizerKernels(NamedTuple):
+    """A server rule's compiled functions.
+
+    * ``update(x, v, state, k, lr_k, p)``: one step at iteration ``k`` in place on ``x``
+      (shape ``(d,)``) and the path's server ``state``, given the aggregated direction ``v``
+      and the step ``lr_k = lr * eta_k``;
+    * ``init(state, p)``: sets the server state at the start of every path.
+    """
+
     update: Callable  # update(x, v, state, k, lr_k, p), in place on x and state
     init: Callable    # init(state, p)
 
@@ -78,6 +86,8 @@ class Optimizer(Component):
     # --- the component protocol
     @property
     def kernels(self) -> OptimizerKernels:
+        """``OptimizerKernels(update, init)`` of the server rule (built-in rules: the class's
+        ``_update`` and ``_init``)."""
         return OptimizerKernels(type(self)._update, type(self)._init)
 
     def children(self):
@@ -115,9 +125,11 @@ class Optimizer(Component):
         return self.pack(Shape(1, self.agents, steps))
 
     def update_kernel(self):
+        """The compiled ``update`` (the name before the component protocol)."""
         return self.kernels.update
 
     def init_kernel(self):
+        """The compiled ``init`` (the name before the component protocol)."""
         return self.kernels.init
 
     def layout(self, d: int):
@@ -184,6 +196,7 @@ class Optimizer(Component):
         return x_next, state
 
     def describe(self) -> str:
+        """A one-line description for captions and reports (the dataclass ``repr``)."""
         return repr(self)
 
 
@@ -542,6 +555,7 @@ class Custom(Optimizer):
 
     @property
     def kernels(self):
+        """The user's ``update`` and ``init`` (a zeroing ``init`` when none is given)."""
         return OptimizerKernels(self.update, self.init if self.init is not None else _zero_init)
 
     def state_size(self, d):
