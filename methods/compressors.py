@@ -176,9 +176,11 @@ class Identity(Compressor):
         return 0.0
 
     def covariance_form(self, d, agents):
+        """``("zero", None)``: a deterministic map."""
         return ("zero", None)
 
     def covariance(self, x, agent=0):
+        """The zero ``(d, d)`` matrix."""
         x = np.asarray(x, dtype=float)
         return np.zeros((x.size, x.size))
 
@@ -222,9 +224,13 @@ class RandK(Compressor):
         return d / k - 1.0
 
     def covariance_form(self, d, agents):
+        """``("randk", omega)`` with ``omega_i = d / k_i - 1``."""
         return ("randk", self.omegas(d, agents))
 
     def covariance(self, x, agent=0):
+        """``(d/k - 1) [diag(x^2) - (x x^T - diag(x^2)) / (d - 1)]`` with agent ``agent``'s ``k``
+        (zero for ``d = 1``), derived here from ``P(j kept) = k/d`` and
+        ``P(i and j kept) = k (k - 1) / (d (d - 1))``."""
         x = np.asarray(x, dtype=float)
         d = x.size
         k = self.pack(d, max(self.n_values, agent + 1))[agent]
@@ -259,9 +265,12 @@ class Bernoulli(Compressor):
         return 1.0 / p - 1.0
 
     def covariance_form(self, d, agents):
+        """``("diagonal", omega)`` with ``omega_i = 1 / p_i - 1``."""
         return ("diagonal", self.omegas(d, agents))
 
     def covariance(self, x, agent=0):
+        """``(1/p - 1) diag(x^2)`` with agent ``agent``'s ``p`` (coordinates are kept
+        independently, so off-diagonal terms vanish)."""
         x = np.asarray(x, dtype=float)
         p = self.values(max(self.n_values, agent + 1))[agent]
         return (1.0 / p - 1.0) * np.diag(x * x)
@@ -431,13 +440,16 @@ class ErrorFeedback(Compressor):
         return CompressorKernels(*_error_feedback_kernels(tuple(self.inner.kernels)))
 
     def children(self):
+        """``(inner,)``: the inner compressor's key composes into this one's."""
         return (self.inner,)
 
     @property
     def n_values(self):
+        """The inner compressor's ``n_values``."""
         return self.inner.n_values
 
     def values(self, agents):
+        """The inner compressor's per-agent parameter."""
         return self.inner.values(agents)
 
     def _pack(self, d, agents):
@@ -512,6 +524,7 @@ class Custom(Compressor):
         return float(self.omega_value)
 
     def omegas(self, d, agents):
+        """The declared ``omega_value`` for every agent, or ``None`` unless declared unbiased."""
         if not self.unbiased:
             return None
         return np.full(agents, self._omega_of(None, d))

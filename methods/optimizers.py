@@ -91,6 +91,7 @@ class Optimizer(Component):
         return OptimizerKernels(type(self)._update, type(self)._init)
 
     def children(self):
+        """``(compressor, schedule)``: their keys compose into the optimizer's ``key()``."""
         return (self.compressor, self.schedule)
 
     def rule_key(self):
@@ -102,6 +103,7 @@ class Optimizer(Component):
         return 0
 
     def state(self, shape) -> State:
+        """The server's per-path state: ``state_size(d)`` floats, set by ``kernels.init``."""
         shape = shape_of(shape)
         return State(self.state_size(shape.d), "path", self.kernels.init)
 
@@ -368,6 +370,7 @@ class RMSprop(Optimizer):
         self._floats("alpha", "eps", "weight_decay", "v0")
 
     def state_size(self, d):
+        """``d``: the second-moment estimate ``v`` (set to ``v0`` by ``init``)."""
         return d
 
     def _pack(self):
@@ -490,6 +493,7 @@ class Adam(Optimizer):
         self._floats("eps", "weight_decay")
 
     def state_size(self, d):
+        """``2 d``: the moments ``[m (d), v (d)]``, both zero at the start."""
         return 2 * d
 
     def _pack(self):
@@ -559,6 +563,7 @@ class Custom(Optimizer):
         return OptimizerKernels(self.update, self.init if self.init is not None else _zero_init)
 
     def state_size(self, d):
+        """``state_size_`` (``state_size_(d)`` when it is a callable)."""
         n = self.state_size_(d) if callable(self.state_size_) else self.state_size_
         return _checks.integer("state_size_", n)
 

@@ -190,6 +190,7 @@ class GradNormalized(Schedule):
         return ScheduleKernels(_gradnorm_with(base.kernels.factor))
 
     def children(self):
+        """The ``base`` schedule, when one is given (its key composes into this one's)."""
         return () if self.base is None else (self.base,)
 
     def _pack(self):

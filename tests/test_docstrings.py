@@ -5,7 +5,8 @@ docstrings of what each public module defines; a name without one shows as a bar
 The rule checked here:
 
 * **Modules**: ``methods``, ``sde``, ``theory``, ``figures`` and their submodules found with
-  ``pkgutil``; modules whose name starts with ``_`` are private and skipped.
+  ``pkgutil``; modules whose name starts with ``_`` are private and skipped. Each needs a
+  module docstring (the head of its API page).
 * **Names**: a module's public names (not starting with ``_``) that the module itself defines
   (``__module__`` is the module; a numba dispatcher: its ``py_func``'s module). Re-exports are
   checked where they are defined. Constants and other instances are not checked.
@@ -104,6 +105,8 @@ def missing_docstrings() -> list[str]:
     """Dotted names of the public classes, functions and methods without a docstring."""
     missing = []
     for mod in _modules():
+        if not _own_doc(mod):
+            missing.append(mod.__name__)
         for name, obj in vars(mod).items():
             if name.startswith("_"):
                 continue
@@ -124,8 +127,15 @@ def test_every_public_name_has_a_docstring():
 
 
 def test_the_audit_sees_a_missing_docstring():
-    """The rule can fail: a class, a method and a dataclass without docstrings are all caught,
-    and an override of a documented package base method is not."""
+    """The rule can fail: a class, a method, a dataclass and a numba kernel without docstrings
+    are all caught, and an override of a documented package base method is not."""
+    from numba import njit
+
+    @njit
+    def bare_kernel(x):  # never called: nothing is compiled
+        return x
+
+    assert _function_of(bare_kernel) is bare_kernel.py_func and not _own_doc(_function_of(bare_kernel))
 
     @dataclasses.dataclass
     class Bare:
