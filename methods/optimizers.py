@@ -198,7 +198,7 @@ class Optimizer(Component):
         return x_next, state
 
     def describe(self) -> str:
-        """A one-line description for captions and reports (the dataclass ``repr``)."""
+        """A description of the optimizer: its dataclass ``repr`` (every field, children included)."""
         return repr(self)
 
 
