@@ -58,6 +58,17 @@ def slope(x, m, se):
 
 @dataclass(frozen=True)
 class Claim:
+    """One checkable statement of a paper, with where it comes from and how it is measured.
+
+    ``id`` names it in the report; ``paper`` is the arXiv id (several, comma separated, for a
+    claim that joins papers) and ``where`` the paper's own section, theorem or equation, or
+    "derived here"; ``statement`` is the claim in words; ``status`` is ``recovered``,
+    ``derived`` or ``unsure``; ``how`` says what is simulated and which statistic is compared
+    (it names the figure whose cached computation it reads); ``measure(quick)`` computes the
+    verdict (the module docstring lists its keys), with a tolerance of ``Z = 4`` Monte Carlo
+    standard errors unless its ``criterion`` says otherwise.
+    """
+
     id: str
     paper: str             # arXiv id, e.g. "2506.00181" (several: "2411.15958, 2502.17009")
     where: str             # the paper's own section / theorem / equation, or "derived here"
@@ -72,11 +83,16 @@ class Claim:
 
     @property
     def source(self) -> str:
+        """``"arXiv <paper>, <where>"``, the citation the report prints (``"<paper>, <where>"`` for
+        neighbouring work, which has no single arXiv id here)."""
         if self.paper.startswith(NEIGHBOURING):
             return f"{self.paper}, {self.where}"
         return f"arXiv {self.paper}, {self.where}"
 
     def evaluate(self, quick: bool) -> dict:
+        """``measure(quick)``: the result dict (``passed``, ``predicted``, ``measured``,
+        ``summary``, optionally ``criterion``, ``value``, ``se``); ``quick`` selects the
+        figures' quick settings."""
         return self.measure(quick)
 
     def record(self, result: dict) -> dict:

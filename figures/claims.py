@@ -327,6 +327,13 @@ def write_json(results, path, *, quick: bool):
 
 
 def write_report(results, path, *, quick: bool):
+    """Write the Markdown claims report to ``path`` (a ``pathlib.Path``; parents created).
+
+    ``results`` holds ``(claim, result)`` pairs, ``result`` the dict of ``Claim.evaluate``.
+    The report is a table (statement, status, source, predicted, measured, verdict) and one
+    section per claim with how it is measured, the details and the figure it reads; ``quick``
+    says in the header which settings produced the numbers.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["# Claims of the three papers, checked by simulation", "",
              "Each claim cites its paper by arXiv id and the paper's own numbering; *recovered* means the statement "

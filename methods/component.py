@@ -83,9 +83,16 @@ class Component:
     kernels: tuple  # a NamedTuple of compiled functions
 
     def pack(self, shape) -> np.ndarray:
+        """The run-time parameters as one flat float64 vector, for ``shape = Shape(d, agents, steps)``.
+
+        Validated here, in Python, before anything is compiled; the compiled kernels receive
+        it as their ``p`` argument and never recompile when it changes. The base returns an
+        empty vector (a component without parameters)."""
         return np.zeros(0)
 
     def state(self, shape) -> State:
+        """The component's share of the per-path state buffer for ``shape``: a
+        ``State(size, per, init)``. The base is stateless (``State()``: no floats)."""
         return NO_STATE
 
     def structure(self) -> tuple:
@@ -102,6 +109,7 @@ class Component:
         return (tuple(self.kernels), self.structure(), tuple(c.key() for c in self.children()))
 
     def kernel_key(self):  # the name the engines used before the protocol
+        """``key()`` under the name the engines used before the component protocol."""
         return self.key()
 
 

@@ -54,6 +54,15 @@ def _ks_at_most_d(comp, d, agents):
 
 
 class CompressorKernels(NamedTuple):
+    """A compressor's compiled functions.
+
+    * ``compress(rng, v, p, agent, state, iwork, out)``: writes ``C_agent(v)`` into ``out``
+      (``p``: the packed parameters, one value per agent for the built-in ones; ``state``: the
+      agent's state block; ``iwork``: an int64 permutation of ``0..d-1``, see the module);
+    * ``init(state, p)``: sets one agent's state block at the start of every path, or ``None``
+      (zeros; stateless compressors have an empty block).
+    """
+
     compress: Callable  # compress(rng, v, p, agent, state, iwork, out)
     init: Callable | None = None  # init(state, p) of one agent's block (None: zeros)
 
@@ -70,6 +79,8 @@ class Compressor(Component):
 
     @property
     def kernels(self) -> CompressorKernels:
+        """``CompressorKernels(compress, init)``: the compiled ``compress`` and state ``init``
+        (built-in compressors: the class's ``_compress`` and ``_init``)."""
         return CompressorKernels(type(self)._compress, type(self)._init)
 
     def values(self, agents: int) -> np.ndarray:
@@ -166,9 +177,11 @@ class Identity(Compressor):
         return 0.0
 
     def covariance_form(self, d, agents):
+        """``("zero", None)``: a deterministic map."""
         return ("zero", None)
 
     def covariance(self, x, agent=0):
+        """The zero ``(d, d)`` matrix."""
         x = np.asarray(x, dtype=float)
         return np.zeros((x.size, x.size))
 
@@ -212,9 +225,13 @@ class RandK(Compressor):
         return d / k - 1.0
 
     def covariance_form(self, d, agents):
+        """``("randk", omega)`` with ``omega_i = d / k_i - 1``."""
         return ("randk", self.omegas(d, agents))
 
     def covariance(self, x, agent=0):
+        """``(d/k - 1) [diag(x^2) - (x x^T - diag(x^2)) / (d - 1)]`` with agent ``agent``'s ``k``
+        (zero for ``d = 1``), derived here from ``P(j kept) = k/d`` and
+        ``P(i and j kept) = k (k - 1) / (d (d - 1))``."""
         x = np.asarray(x, dtype=float)
         d = x.size
         k = self.pack(d, max(self.n_values, agent + 1))[agent]
@@ -249,9 +266,12 @@ class Bernoulli(Compressor):
         return 1.0 / p - 1.0
 
     def covariance_form(self, d, agents):
+        """``("diagonal", omega)`` with ``omega_i = 1 / p_i - 1``."""
         return ("diagonal", self.omegas(d, agents))
 
     def covariance(self, x, agent=0):
+        """``(1/p - 1) diag(x^2)`` with agent ``agent``'s ``p`` (coordinates are kept
+        independently, so off-diagonal terms vanish)."""
         x = np.asarray(x, dtype=float)
         p = self.values(max(self.n_values, agent + 1))[agent]
         return (1.0 / p - 1.0) * np.diag(x * x)
@@ -357,6 +377,9 @@ class TopK(Compressor):
         return _ks_at_most_d(self, d, agents)
 
     def contraction(self, d) -> np.ndarray:
+        """The contraction factor ``delta_i = 1 - k_i / d`` of every agent, shape ``(agents,)``:
+        ``||C(x) - x||^2 <= delta_i ||x||^2``, since the ``d - k`` dropped squares are the
+        smallest and so average at most ``||x||^2 / d`` (attained when all ``|x_j|`` are equal)."""
         return 1.0 - self.values(self.n_values) / d
 
 
@@ -413,22 +436,29 @@ class ErrorFeedback(Compressor):
 
     @property
     def kernels(self):
+        """The error-feedback ``compress`` and ``init`` built around the inner compressor's
+        kernels (one compiled pair per inner ``compress``)."""
         return CompressorKernels(*_error_feedback_kernels(tuple(self.inner.kernels)))
 
     def children(self):
+        """``(inner,)``: the inner compressor's key composes into this one's."""
         return (self.inner,)
 
     @property
     def n_values(self):
+        """The inner compressor's ``n_values``."""
         return self.inner.n_values
 
     def values(self, agents):
+        """The inner compressor's per-agent parameter."""
         return self.inner.values(agents)
 
     def _pack(self, d, agents):
         return self.inner._pack(d, agents)
 
     def state(self, shape):
+        """``2 d`` floats per agent: the memory ``e_i`` and the scratch ``w_i = e_i + g_i``,
+        both zero at the start of a path."""
         return State(2 * shape.d, "agent", self.kernels.init)
 
 
@@ -470,6 +500,8 @@ class Custom(Compressor):
 
     @property
     def kernels(self):
+        """The protocol ``compress`` wrapped around ``compress_fn`` (one wrapper per user
+        function) and the user's ``init``."""
         if self.compress_fn not in _CUSTOM:
             _CUSTOM[self.compress_fn] = _adapt_custom_compress(self.compress_fn)
         return CompressorKernels(_CUSTOM[self.compress_fn], self.init)
@@ -478,6 +510,8 @@ class Custom(Compressor):
         return np.array(self.params, dtype=np.float64)
 
     def state(self, shape):
+        """``state_size`` floats per agent (``state_size(d)`` when it is a callable), set by
+        ``init``."""
         size = self.state_size(shape.d) if callable(self.state_size) else self.state_size
         return State(_checks.integer("state_size", size), "agent", self.init)
 
@@ -487,6 +521,7 @@ class Custom(Compressor):
         return float(self.omega_value)
 
     def omegas(self, d, agents):
+        """The declared ``omega_value`` for every agent, or ``None`` unless declared unbiased."""
         if not self.unbiased:
             return None
         return np.full(agents, self._omega_of(None, d))

@@ -33,6 +33,16 @@ from .component import Component
 
 
 class LandscapeKernels(NamedTuple):
+    """A landscape's compiled functions, each taking the packed parameters ``p`` last.
+
+    * ``value(x, p) -> float``: ``f(x)``;
+    * ``grad(x, p, out)``: ``out = grad f(x)``, shape ``(d,)``;
+    * ``hvp(x, v, p, out)``: ``out = H(x) v``;
+    * ``hess(x, p, out)``: ``out = H(x)``, dense ``(d, d)``;
+    * ``coord_grad(xj, j, p) -> float``: ``d f / d x_j`` from ``x_j`` alone, for separable
+      landscapes only (``None`` otherwise).
+    """
+
     value: Callable
     grad: Callable
     hvp: Callable
@@ -64,6 +74,8 @@ class Landscape(Component):
     kernels: LandscapeKernels
 
     def params(self) -> np.ndarray:  # pragma: no cover - abstract
+        """The flat float64 parameter vector every kernel takes as ``p`` (its layout is the
+        subclass's own; empty for landscapes without parameters)."""
         raise NotImplementedError
 
     def pack(self, shape=None) -> np.ndarray:
@@ -164,15 +176,18 @@ class DiagonalQuadratic(Landscape):
 
     @property
     def d(self):
+        """The dimension, ``len(lambdas)``."""
         return self.lambdas.size
 
     @property
     def L0(self):
+        """``max_j lambda_j`` (the Hessian is constant, ``diag(lambda)``)."""
         return float(self.lambdas.max())
 
     L1 = 0.0
 
     def params(self):
+        """``[lambda_0, c_0, lambda_1, c_1, ...]``, length ``2 d`` (interleaved, see the kernels)."""
         return np.column_stack([self.lambdas, self.center]).ravel()  # interleaved, see above
 
 
@@ -244,15 +259,18 @@ class Quadratic(Landscape):
 
     @property
     def d(self):
+        """The dimension, ``H.shape[0]``."""
         return self.H.shape[0]
 
     @property
     def L0(self):
+        """``lambda_max(H)``, the spectral norm of the constant Hessian."""
         return float(np.linalg.eigvalsh(self.H).max())
 
     L1 = 0.0
 
     def params(self):
+        """``[H (row-major, d*d), c (d)]``, length ``d^2 + d``."""
         return np.concatenate([self.H.ravel(), self.center])
 
     @classmethod
@@ -314,6 +332,7 @@ class Quartic(Landscape):
         _checks.integer("d", self.d, minimum=1)
 
     def params(self):
+        """Empty: ``f`` has no parameters besides ``d``."""
         return np.zeros(0)
 
 
@@ -363,9 +382,11 @@ class SumCosh(Landscape):
 
     @property
     def f_star(self):
+        """The minimum ``f(0) = d`` (``cosh 0 = 1`` per coordinate)."""
         return float(self.d)
 
     def params(self):
+        """Empty: ``f`` has no parameters besides ``d``."""
         return np.zeros(0)
 
 
@@ -449,13 +470,16 @@ class NormPower(Landscape):
 
     @property
     def L0(self):
+        """``q`` (see the class docstring for the bound)."""
         return float(self.q)
 
     @property
     def L1(self):
+        """``q - 1`` (see the class docstring for the bound)."""
         return float(self.q - 1.0)
 
     def params(self):
+        """``[q]``."""
         return np.array([float(self.q)])
 
 
@@ -593,24 +617,32 @@ class LogisticRegression(Landscape):
 
     @property
     def f_star(self):
+        """The minimum value, computed by L-BFGS-B on construction (gradient tolerance
+        ``1e-12``): numerical, not a closed form."""
         return self._fstar
 
     @property
     def features(self) -> np.ndarray:
+        """The design matrix ``A``, shape ``(n_samples, d)``, rows ``a_i ~ N(0, I_d)``."""
         return self._data[: self.n_samples * self.d].reshape(self.n_samples, self.d)
 
     @property
     def labels(self) -> np.ndarray:
+        """The labels ``y_i`` in ``{-1, +1}``, shape ``(n_samples,)``."""
         return self._data[self.n_samples * self.d : -1]
 
     @property
     def L0(self):
+        """``lambda_max(A^T A) / (4 n) + reg``: the logistic loss's second derivative is at
+        most ``1/4``, so ``H(x) <= A^T A / (4 n) + reg I`` for every ``x``."""
         A = self.features
         return float(np.linalg.eigvalsh(A.T @ A).max() / (4 * self.n_samples) + self.reg)
 
     L1 = 0.0
 
     def params(self):
+        """``[A (row-major, n d), y (n), reg]``, length ``n (d + 1) + 1``: the data set travels
+        to the kernels (and to noise models, which see it as ``lp``) in this vector."""
         return self._data
 
 
@@ -741,4 +773,5 @@ class Custom(Landscape):
         object.__setattr__(self, "kernels", _CUSTOM_KERNELS[fns])
 
     def params(self):
+        """Empty: the user's functions take no parameter vector (their kernels ignore ``p``)."""
         return np.zeros(0)

@@ -33,6 +33,15 @@ from .component import Component, Shape, State, check_user_kernels, init_block, 
 
 
 class NoiseKernels(NamedTuple):
+    """A noise model's compiled functions.
+
+    * ``sample(rng, x, grad, grad_norm_sq, lp, p, agent, state, out)``: writes the oracle
+      output ``grad + Z_agent`` at the point ``x`` into ``out`` (``lp``: the landscape's packed
+      parameters, ``p``: the model's, ``state``: the agent's block);
+    * ``init(state, p)``: sets one agent's state block at the start of every path, or ``None``
+      (zeros; the built-in models are stateless).
+    """
+
     sample: Callable  # sample(rng, x, grad, grad_norm_sq, lp, p, agent, state, out)
     init: Callable | None = None  # init(state, p) for a stateful model (None: zeros)
 
@@ -50,9 +59,12 @@ class Noise(Component):
 
     @property
     def kernels(self) -> NoiseKernels:
+        """``NoiseKernels(sample, init)``: the compiled ``sample`` and state ``init`` (built-in
+        models: the class's ``_sample`` and ``_init``)."""
         return NoiseKernels(type(self)._sample, type(self)._init)
 
     def structure(self):
+        """``(uses_grad_norm,)``: whether the engine computes ``||grad||^2`` for the kernel."""
         return (self.uses_grad_norm,)
 
     def pack(self, shape, agents=None) -> np.ndarray:
@@ -69,6 +81,7 @@ class Noise(Component):
 
     @property
     def finite_variance(self) -> bool:
+        """Whether ``E ||Z||^2 < inf`` (``covariance`` then returns a matrix, not ``None``)."""
         return True
 
     def covariance(self, d: int, agents: int, grad_norm: float = 0.0) -> np.ndarray | None:
@@ -167,13 +180,16 @@ class Gaussian(Noise):
         return self.table(d, agents).ravel()
 
     def covariance(self, d, agents, grad_norm=0.0):
+        """``diag(sigma^2) / B`` for every agent, ``(agents, d, d)``."""
         t = self.table(d, agents)
         return np.stack([np.diag(row**2) for row in t])
 
     def diagonal_std(self, d, agents):
+        """``sigma / sqrt(B)``, ``(agents, d)`` (the ``table``)."""
         return self.table(d, agents)
 
     def sign_law(self):
+        """``(0, inf)``: Gaussian coordinates, ``E sign(g + Z_j) = erf(g / (sqrt2 sigma_j))``."""
         return (0, math.inf)
 
 
@@ -208,6 +224,8 @@ class GaussianCov(Noise):
         _batch(self.batch)
 
     def covariance(self, d, agents, grad_norm=0.0):
+        """``C / B`` broadcast to ``(agents, d, d)``; a ``ValueError`` when ``C`` does not match
+        ``d`` or ``agents``."""
         c = np.asarray(self.cov, dtype=float)
         if c.shape[-1] != d:
             raise ValueError(f"cov must be {d} x {d} to match the landscape, got {c.shape}")
@@ -272,9 +290,12 @@ class StudentT(Noise):
 
     @property
     def finite_variance(self):
+        """``nu > 2`` (the variance of ``t(nu)`` is ``nu / (nu - 2)``)."""
         return self.nu > 2
 
     def table(self, d, agents):
+        """Per-agent, per-coordinate scale ``sigma_j`` of one draw, ``(agents, d)`` (not a
+        standard deviation; the batch is averaged in the kernel, not folded in here)."""
         return _checks.per_agent_table("sigma", self.sigma, agents, d, allow_zero=True)
 
     def _pack(self, d, agents):
@@ -285,12 +306,16 @@ class StudentT(Noise):
         return self.table(d, agents)
 
     def sign_law(self):
+        """``(1, nu)``: Student-t coordinates, ``E sign(g + Z_j) = 2 F_nu(g / sigma_j) - 1``
+        (one draw; an average of ``B > 1`` draws only for Cauchy, ``nu = 1``, whose average is
+        again Cauchy of the same scale)."""
         if self.batch != 1 and self.nu != 1.0:
             raise ValueError("noise: the sign (or clipped) drift of an average of Student-t draws has no closed form; use batch=1 "
                              "(or nu = 1, whose average is again Cauchy)")
         return (1, float(self.nu))
 
     def covariance(self, d, agents, grad_norm=0.0):
+        """``diag(sigma^2) nu / (nu - 2) / B`` for ``nu > 2``, else ``None``."""
         if not self.finite_variance:
             return None
         t = self.table(d, agents) ** 2 * self.nu / (self.nu - 2) / self.batch
@@ -343,14 +368,17 @@ class AffineVariance(Noise):
         return np.concatenate([self._per_agent("sigma0", agents), self._per_agent("sigma1", agents), [float(self.batch)]])
 
     def affine_variance(self, agents):
+        """``(sigma0, sigma1)``, each of shape ``(agents,)`` (one draw; the batch is not folded in)."""
         return self._per_agent("sigma0", agents), self._per_agent("sigma1", agents)
 
     def covariance_parts(self, d, agents):
+        """``S_i = sigma0_i^2 I / B`` and ``B_i = sigma1_i^2 / B``."""
         s0 = self._per_agent("sigma0", agents)
         s1 = self._per_agent("sigma1", agents)
         return np.stack([np.eye(d) * v for v in s0**2 / self.batch]), s1**2 / self.batch
 
     def covariance(self, d, agents, grad_norm=0.0):
+        """``(sigma0_i^2 + sigma1_i^2 grad_norm^2) I / B`` at a point where ``||grad f|| = grad_norm``."""
         s0 = self._per_agent("sigma0", agents)
         s1 = self._per_agent("sigma1", agents)
         var = (s0**2 + s1**2 * grad_norm**2) / self.batch
@@ -402,9 +430,12 @@ class AlphaStable(Noise):
 
     @property
     def finite_variance(self):
+        """Only ``alpha = 2`` (Gaussian); every ``alpha < 2`` has infinite variance."""
         return self.alpha == 2.0
 
     def table(self, d, agents):
+        """Per-agent, per-coordinate S1 scale ``c_j B^(1/alpha - 1)`` of the oracle (batch folded
+        in), ``(agents, d)``."""
         t = _checks.per_agent_table("scale", self.scale, agents, d, allow_zero=True)
         return t * float(self.batch) ** (1.0 / self.alpha - 1.0)
 
@@ -416,9 +447,11 @@ class AlphaStable(Noise):
         return self.table(d, agents)
 
     def sign_law(self):
+        """``(1, 1)`` for ``alpha = 1`` (Cauchy is Student-t with ``nu = 1``), else ``None``."""
         return (1, 1.0) if self.alpha == 1.0 else None  # Cauchy is Student-t with nu = 1
 
     def covariance(self, d, agents, grad_norm=0.0):
+        """``2 diag(c^2)`` for ``alpha = 2`` (a Gaussian of variance ``2 c^2``), else ``None``."""
         if not self.finite_variance:
             return None
         t = 2.0 * self.table(d, agents) ** 2
@@ -478,14 +511,18 @@ class Custom(Noise):
 
     @property
     def kernels(self) -> NoiseKernels:
+        """The protocol ``sample`` wrapped around ``sample_fn`` (one wrapper per user function)
+        and the user's ``init``."""
         if self.sample_fn not in _CUSTOM_SAMPLERS:
             _CUSTOM_SAMPLERS[self.sample_fn] = _adapt_custom_sample(self.sample_fn)
         return NoiseKernels(_CUSTOM_SAMPLERS[self.sample_fn], self.init)
 
     def state(self, shape):
+        """``state_size`` floats per agent, set by ``init`` (zeros without one)."""
         return State(self.state_size, "agent", self.init)
 
     def structure(self):
+        """``(uses_grad_norm, stateful)``: whether the kernel reads ``||grad||^2`` and has state."""
         return (self.uses_grad_norm, self.state_size > 0)
 
     def _pack(self, d, agents):
@@ -493,9 +530,11 @@ class Custom(Noise):
 
     @property
     def finite_variance(self):
+        """Declared by giving ``covariance_fn`` (without one the variance is taken as unknown)."""
         return self.covariance_fn is not None
 
     def covariance(self, d, agents, grad_norm=0.0):
+        """``covariance_fn(d, agents, grad_norm)`` as a float array, or ``None`` without one."""
         return None if self.covariance_fn is None else np.asarray(self.covariance_fn(d, agents, grad_norm), float)
 
 

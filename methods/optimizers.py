@@ -47,6 +47,14 @@ def _zero_init(state, p):
 
 
 class OptimizerKernels(NamedTuple):
+    """A server rule's compiled functions.
+
+    * ``update(x, v, state, k, lr_k, p)``: one step at iteration ``k`` in place on ``x``
+      (shape ``(d,)``) and the path's server ``state``, given the aggregated direction ``v``
+      and the step ``lr_k = lr * eta_k``;
+    * ``init(state, p)``: sets the server state at the start of every path.
+    """
+
     update: Callable  # update(x, v, state, k, lr_k, p), in place on x and state
     init: Callable    # init(state, p)
 
@@ -78,9 +86,12 @@ class Optimizer(Component):
     # --- the component protocol
     @property
     def kernels(self) -> OptimizerKernels:
+        """``OptimizerKernels(update, init)`` of the server rule (built-in rules: the class's
+        ``_update`` and ``_init``)."""
         return OptimizerKernels(type(self)._update, type(self)._init)
 
     def children(self):
+        """``(compressor, schedule)``: their keys compose into the optimizer's ``key()``."""
         return (self.compressor, self.schedule)
 
     def rule_key(self):
@@ -92,6 +103,7 @@ class Optimizer(Component):
         return 0
 
     def state(self, shape) -> State:
+        """The server's per-path state: ``state_size(d)`` floats, set by ``kernels.init``."""
         shape = shape_of(shape)
         return State(self.state_size(shape.d), "path", self.kernels.init)
 
@@ -115,9 +127,11 @@ class Optimizer(Component):
         return self.pack(Shape(1, self.agents, steps))
 
     def update_kernel(self):
+        """The compiled ``update`` (the name before the component protocol)."""
         return self.kernels.update
 
     def init_kernel(self):
+        """The compiled ``init`` (the name before the component protocol)."""
         return self.kernels.init
 
     def layout(self, d: int):
@@ -184,6 +198,7 @@ class Optimizer(Component):
         return x_next, state
 
     def describe(self) -> str:
+        """A description of the optimizer: its dataclass ``repr`` (every field, children included)."""
         return repr(self)
 
 
@@ -355,6 +370,7 @@ class RMSprop(Optimizer):
         self._floats("alpha", "eps", "weight_decay", "v0")
 
     def state_size(self, d):
+        """``d``: the second-moment estimate ``v`` (set to ``v0`` by ``init``)."""
         return d
 
     def _pack(self):
@@ -477,6 +493,7 @@ class Adam(Optimizer):
         self._floats("eps", "weight_decay")
 
     def state_size(self, d):
+        """``2 d``: the moments ``[m (d), v (d)]``, both zero at the start."""
         return 2 * d
 
     def _pack(self):
@@ -538,9 +555,11 @@ class Custom(Optimizer):
 
     @property
     def kernels(self):
+        """The user's ``update`` and ``init`` (a zeroing ``init`` when none is given)."""
         return OptimizerKernels(self.update, self.init if self.init is not None else _zero_init)
 
     def state_size(self, d):
+        """``state_size_`` (``state_size_(d)`` when it is a callable)."""
         n = self.state_size_(d) if callable(self.state_size_) else self.state_size_
         return _checks.integer("state_size_", n)
 

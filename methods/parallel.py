@@ -49,6 +49,8 @@ def resolve_seed(seed) -> int:
 
 
 def chunk_bounds(paths: int) -> list[tuple[int, int]]:
+    """The chunks ``[lo, hi)`` of ``CHUNK`` consecutive paths covering ``0..paths-1`` (the last
+    one may be shorter); chunk ``c`` starts at path ``c * CHUNK``."""
     return [(lo, min(lo + CHUNK, paths)) for lo in range(0, paths, CHUNK)]
 
 

@@ -229,6 +229,11 @@ def student_t_t(st, nu):
 
 # ------------------------------------------------------------ array-state draws
 # (numba cannot inline a closure that forwards ``*args``, hence one factory per arity)
+def _summary(core) -> str:
+    """The first line of a core draw's docstring, without its final period."""
+    return (core.__doc__ or "").strip().splitlines()[0].rstrip(".")
+
+
 def _on_array(core):
     @inline_kernel
     def draw(s):
@@ -236,7 +241,9 @@ def _on_array(core):
         s[0], s[1], s[2], s[3] = st
         return x
 
-    draw.__doc__ = f"One draw of ``{core.__name__}`` from the state array ``s`` (advanced in place)."
+    # the dispatcher's and its Python function's docstring (autodoc and help read either)
+    draw.__doc__ = draw.py_func.__doc__ = (f"{_summary(core)}: one draw of ``{core.__name__}`` from the state "
+                                           "array ``s`` (4 uint64 words, advanced in place).")
     return draw
 
 
@@ -247,7 +254,8 @@ def _on_array_with(core):
         s[0], s[1], s[2], s[3] = st
         return x
 
-    draw.__doc__ = f"One draw of ``{core.__name__}`` (with its parameter) from the state array ``s``."
+    draw.__doc__ = draw.py_func.__doc__ = (f"{_summary(core)}: one draw of ``{core.__name__}`` (with its "
+                                           "parameter) from the state array ``s`` (4 uint64 words, advanced in place).")
     return draw
 
 

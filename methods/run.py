@@ -15,6 +15,29 @@ from scipy import stats
 
 @dataclass(frozen=True, eq=False)
 class Run:
+    """The result of a run of either engine: per-path observables at the save points.
+
+    Fields (``n_save`` save points, ``paths`` Monte Carlo paths, dimension ``d``):
+
+    * ``t``: ``(n_save,)`` save times in SDE units, ``t = k * lr`` (Malladi's adaptive
+      models: ``k * lr^2``, see ``SDEModel.time_per_step``);
+    * ``step``: ``(n_save,)`` the iteration index ``k`` of each save point (an SDE run counts
+      iterations of ``time_per_step`` each, whatever its ``refine``);
+    * ``loss``: ``(n_save, paths)`` ``f(x) - f_star``, ``+inf`` from divergence on;
+    * ``grad_norm``: ``(n_save, paths)`` ``||grad f(x)||``, ``+inf`` from divergence on;
+    * ``diverged_at``: ``(paths,)`` the first step whose save point was non-finite or above
+      the blow-up level, ``-1`` for a path that never diverged;
+    * ``seed``: the integer seed of the run (drawn from fresh entropy when ``None`` was given);
+    * ``config``: what was run (landscape, optimizer or model, noise, grid), for the record;
+    * ``iterates``: ``(n_save, paths, d)`` when requested (``record_iterates=True``), NaN after
+      divergence, else ``None``;
+    * ``engine``: ``"discrete"``, or ``"sde:<kind>"`` for an SDE model of that kind.
+
+    Means, standard deviations and standard errors use the non-diverged paths only (and the
+    count ``diverged`` says how many were left out); medians and quantiles use every path,
+    a diverged one counted as ``+inf``.
+    """
+
     t: np.ndarray            # (n_save,) save times in SDE units
     step: np.ndarray         # (n_save,) iteration (or SDE step) index of each save point
     loss: np.ndarray         # (n_save, paths) f(x) - f_star; +inf after divergence
@@ -28,6 +51,7 @@ class Run:
     # ------------------------------------------------------------------ basic facts
     @property
     def paths(self) -> int:
+        """Number of Monte Carlo paths (diverged ones included)."""
         return self.loss.shape[1]
 
     @property
@@ -42,6 +66,7 @@ class Run:
 
     @property
     def diverged_fraction(self) -> float:
+        """``diverged / paths``."""
         return self.diverged / self.paths
 
     def observable(self, name: str) -> np.ndarray:
@@ -74,6 +99,8 @@ class Run:
         return a.mean(axis=1) if a.shape[1] else np.full(a.shape[0], np.nan)
 
     def std(self, name: str = "loss") -> np.ndarray:
+        """Sample standard deviation (``ddof = 1``) over non-diverged paths at every save point
+        (NaN with fewer than two)."""
         a = self._alive(name)
         return a.std(axis=1, ddof=1) if a.shape[1] > 1 else np.full(a.shape[0], np.nan)
 
@@ -89,6 +116,7 @@ class Run:
         return m - z * s, m + z * s
 
     def median(self, name: str = "loss") -> np.ndarray:
+        """Median over all paths at every save point, diverged ones counted as ``+inf``."""
         return self.quantile(name, 0.5)
 
     def quantile(self, name: str = "loss", q=0.5) -> np.ndarray:
@@ -119,6 +147,9 @@ class Run:
 
     # ------------------------------------------------------------------ display
     def summary(self) -> str:
+        """A few lines for the reader (also the ``repr``): paths, save points, time range and
+        seed; the final loss's mean +- standard error and median; how many paths diverged; the
+        configuration."""
         m = self.mean("loss")[-1]
         s = self.stderr("loss")[-1]
         med = self.median("loss")[-1]

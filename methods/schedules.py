@@ -25,6 +25,8 @@ from .component import Component, check_user_kernels, store_user_params
 
 
 class ScheduleKernels(NamedTuple):
+    """A schedule's compiled function: ``factor(k, grad, direction, p) -> eta_k``."""
+
     factor: Callable  # factor(k, grad, direction, p) -> float
 
 
@@ -33,6 +35,7 @@ class Schedule(Component):
 
     @property
     def kernels(self) -> ScheduleKernels:
+        """``ScheduleKernels(factor)`` (built-in schedules: the class's ``_factor``)."""
         return ScheduleKernels(type(self)._factor)
 
     def pack(self, shape=None) -> np.ndarray:
@@ -182,10 +185,12 @@ class GradNormalized(Schedule):
 
     @property
     def kernels(self):
+        """The factor ``base_k * c / (a + b ||g_k||)``, one compiled kernel per base schedule."""
         base = self.base if self.base is not None else Constant()
         return ScheduleKernels(_gradnorm_with(base.kernels.factor))
 
     def children(self):
+        """The ``base`` schedule, when one is given (its key composes into this one's)."""
         return () if self.base is None else (self.base,)
 
     def _pack(self):
@@ -247,6 +252,7 @@ class Custom(Schedule):
 
     @property
     def kernels(self):
+        """``ScheduleKernels(factor_fn)``: the user's function, called as it is."""
         return ScheduleKernels(self.factor_fn)
 
     def _pack(self):

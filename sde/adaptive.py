@@ -114,6 +114,20 @@ def _rms_step(grad):
 
 
 def build(landscape, optimizer, noise, kind: str) -> SDEModel:
+    """The ``SDEModel`` of RMSprop(W) or Adam(W) of kind ``kind`` (the family ``"adaptive"``).
+
+    ``"classic"``: Compagnoni et al.'s SDEs (arXiv 2411.15958), time ``t = k eta``, state
+    ``[X, V]`` (RMSprop) or ``[X, M, V]`` (Adam), decoupled weight decay ``theta`` included;
+    ``"malladi"``: Malladi et al.'s SDEs (arXiv 2205.10287), time ``t = k eta^2`` (so
+    ``time_per_step = lr^2``), no weight decay. The formulas and the update ordering (``V``
+    and ``M`` first, the ``X`` step with the updated ``M``) are in the module docstring;
+    ``V_0`` is the optimizer's ``v0`` for RMSprop and ``M_0 = V_0 = 0`` for Adam. Both
+    recovered in form (reconstructed, not quoted).
+
+    A ``ValueError`` names what has no model here: several agents, a compressor, coupled (L2)
+    weight decay, affine-variance, infinite or non-diagonal noise covariance, and weight decay
+    with ``"malladi"``.
+    """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)} for RMSprop/Adam, got {kind!r}")
     if optimizer.agents != 1:

@@ -30,6 +30,24 @@ PROVENANCE = ("recovered", "derived", "unsure")
 
 @dataclass(frozen=True, eq=False)
 class SDEModel:
+    """An SDE model of a discrete method: its compiled step, its parameters and its record.
+
+    Built by ``sde.model(optimizer, landscape, noise, kind=...)`` (the families of
+    ``sde.registry``) and run by ``sde.integrate``. The state ``y`` has ``state_dim`` floats,
+    the iterate ``X = y[:d]`` first; one step ``step(t, y, dt, z, s, params, lp, work)``
+    advances it over ``[t, t + dt]`` with ``noise_dim`` standard normals ``z`` (or symmetric
+    alpha-stable variates when ``driving_alpha < 2``) and ``work_size`` floats of scratch.
+
+    Fields besides the step: ``method`` (the discrete method modelled, e.g. ``"DCSGD"``) and
+    ``kind`` (``"classic"``, ``"corrected"``, ...); the ``landscape``, ``noise`` and
+    ``optimizer`` it was built for; ``params`` (the step's packed parameters); ``key`` (what
+    the compiled step depends on, for memoisation); ``time_per_step`` (the SDE time of one
+    optimizer iteration: ``lr``, or ``lr^2`` for Malladi et al.'s models); ``provenance``
+    (``recovered``, ``derived`` or ``unsure``), ``source`` (the paper by arXiv id and its own
+    numbering, or "derived here") and ``formula`` (the SDE, human readable); ``y0_tail`` (the
+    initial auxiliary state after ``X``, e.g. ``V_0`` for RMSprop).
+    """
+
     method: str                 # the discrete method it models, e.g. "DCSGD"
     kind: str                   # e.g. "classic", "second_order", "corrected"
     landscape: object
@@ -50,13 +68,16 @@ class SDEModel:
 
     @property
     def d(self) -> int:
+        """The dimension of the iterate ``X`` (the landscape's ``d``; ``state_dim >= d``)."""
         return self.landscape.d
 
     @property
     def lr(self) -> float:
+        """The optimizer's base step ``eta`` (``lr``)."""
         return self.optimizer.lr
 
     def initial_state(self, x0: np.ndarray) -> np.ndarray:
+        """The full initial state ``y_0 = [x0, y0_tail]``, length ``state_dim``."""
         return np.concatenate([np.asarray(x0, dtype=np.float64), self.y0_tail])
 
     def __repr__(self):

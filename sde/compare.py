@@ -18,6 +18,9 @@ from .integrate import integrate
 
 @dataclass
 class Comparison:
+    """What ``compare`` returns: the discrete ``Run`` and, for each SDE kind, its ``Run``
+    (``sde[kind]``) and its ``SDEModel`` (``models[kind]``), all on one save grid ``t = k h``."""
+
     discrete: Run
     sde: dict = field(default_factory=dict)      # kind -> Run
     models: dict = field(default_factory=dict)   # kind -> SDEModel

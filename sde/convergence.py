@@ -34,6 +34,13 @@ from .base import euler_maruyama
 
 @dataclass(frozen=True)
 class ExactProblem:
+    """A scalar test SDE with a known solution, for measuring the order of a step.
+
+    ``step`` is an ``SDEModel``-style step kernel of the SDE (``step(t, y, dt, z, s, p, lp,
+    work)``), ``exact(y0, T, W_T, p)`` the exact terminal value ``X(T)`` given the Brownian
+    endpoint ``W(T)``, ``params`` the packed ``p`` both take, ``y0`` the initial value.
+    """
+
     name: str
     step: Callable       # an SDEModel-style step kernel
     exact: Callable      # exact(y0, T, W_T, p) -> terminal value (scalar problems)
@@ -106,6 +113,15 @@ def _ladder_kernel(step, exact):
 
 @dataclass(frozen=True)
 class OrderFit:
+    """A fitted order of convergence: ``log error = a + order log h`` by weighted least squares.
+
+    ``kind``: ``"strong"``, ``"weak"`` or ``"weak (discrete vs SDE)"``; ``h`` the step sizes,
+    ``error`` the measured errors and ``stderr`` their Monte Carlo standard errors (the weights
+    are ``(error / stderr)^2 = 1 / Var(log error)`` by the delta method); ``order`` the slope and
+    ``order_se`` its standard error, inflated by the residual scale when the line misfits beyond
+    the Monte Carlo noise; ``level`` the confidence level of ``interval``.
+    """
+
     kind: str                # "strong" or "weak"
     h: np.ndarray
     error: np.ndarray
@@ -116,6 +132,8 @@ class OrderFit:
 
     @property
     def interval(self):
+        """``(order - z order_se, order + z order_se)`` with ``z`` the normal quantile of
+        ``level`` (1.96 at 95%)."""
         z = stats.norm.ppf(0.5 + self.level / 2)
         return self.order - z * self.order_se, self.order + z * self.order_se
 

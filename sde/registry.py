@@ -14,6 +14,9 @@ from typing import Callable
 
 @dataclass(frozen=True)
 class Family:
+    """One registered SDE family: ``name``, the ``kinds`` it offers (the first is the default),
+    ``build(landscape, optimizer, noise, kind) -> SDEModel`` and ``matches(optimizer) -> bool``."""
+
     name: str
     kinds: tuple
     build: Callable
@@ -56,4 +59,5 @@ def family_of(optimizer) -> Family:
 
 
 def families() -> list[Family]:
+    """The registered families in the order ``sde.model`` tries them (a copy)."""
     return list(_FAMILIES)

@@ -239,6 +239,22 @@ def _noise_covariance(noise, d, agents):
 
 
 def build(landscape, optimizer, noise, kind: str) -> SDEModel:
+    """The ``SDEModel`` of SGD, DSGD or DCSGD of kind ``kind`` (the family ``"sgd"``).
+
+    ``dX = [-s grad f + c eta s^2 H grad f] dt + s sqrt(eta / N) Sigma~(X)^(1/2) dW`` with
+    ``c = 0`` (``"classic"``), ``-1/2`` (``"second_order"``) or ``+1/2`` (``"corrected"``),
+    and ``Sigma~`` the agents' mean covariance of the transmitted vector (the module
+    docstring); ``"levy"`` is the alpha-stable driven model of single-agent SGD. The step is
+    picked from the covariance's structure: additive diagonal noise (no compression, constant
+    covariance) the fused fast path, diagonal ``Sigma~`` (identity or Bernoulli with diagonal
+    noise) the diagonal Euler-Maruyama step, otherwise the full one with a symmetric square
+    root per step. Time per iteration ``lr``.
+
+    Provenance: ``recovered`` without compression (``"corrected"``: with one agent only),
+    ``derived`` otherwise and for ``"levy"`` (``SDEModel.source`` says where each comes from). A ``ValueError`` names an unknown
+    ``kind``, a compressor without a closed-form covariance (only ``Identity``, ``Bernoulli``
+    and ``RandK`` have one) and noise of infinite covariance.
+    """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)} for SGD-type methods, got {kind!r}")
     if kind == "levy":

@@ -127,6 +127,20 @@ def _coef(t, y, s, p, lp, work, out):
 
 
 def build(landscape, optimizer, noise, kind: str) -> SDEModel:
+    """The ``SDEModel`` of SignSGD or DSignSGD of kind ``kind`` (the family ``"sign"``).
+
+    ``dX = [-s m(X) + c (eta s^2 / 2) H m(X)] dt + s sqrt(eta/N) sqrt(I - mean_i diag(m_i^2)) dW``
+    with ``m_i = E sign(grad f + Z_i)`` (``erf(grad f / (sqrt2 sigma_i))`` for Gaussian noise,
+    ``2 F_nu(grad f / sigma_i) - 1`` for Student-t and Cauchy), ``c = 0`` (``"classic"``) or
+    ``1`` (``"corrected"``), or one of the three phase approximations (``"phase1"``,
+    ``"phase2"``, ``"phase3"``; the module docstring gives their drifts). Diagonal
+    Euler-Maruyama step, time per iteration ``lr``.
+
+    Provenance: ``classic`` recovered for one agent and Gaussian noise (arXiv 2411.15958,
+    Thm 3.2 and Cor 3.3), else derived; ``corrected`` and ``phase2`` unsure; ``phase1``
+    recovered; ``phase3`` derived. A ``ValueError`` names noise without independent Gaussian,
+    Student-t or Cauchy coordinates, a zero ``sigma``, and ``phase2`` with non-Gaussian noise.
+    """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)} for sign-based methods, got {kind!r}")
     d, agents = landscape.d, optimizer.agents
