@@ -129,23 +129,23 @@ class Config:
         self.base, self.grid, self.sweep, self.source, self._lines = base, grid, sweep, source, lines
 
     def line(self, path) -> int | None:
-        path = tuple(path)
-        while path:
-            if path in self._lines:
-                return self._lines[path]
-            path = path[:-1]
-        return None
+        return _find_line(self._lines, path)
+
+
+def _find_line(lines, path):
+    """Line of ``path`` or of its nearest enclosing key; a grid key is found quoted
+    (``"optimizer.lr" = ...``) or dotted (``optimizer.lr = ...``)."""
+    p = tuple(path)
+    while p:
+        for q in (p, p[:1] + (".".join(p[1:]),) if len(p) > 2 else p):
+            if q in lines:
+                return lines[q]
+        p = p[:-1]
+    return None
 
 
 def _err(source, lines, path, msg):
-    path = tuple(path)
-    ln = None
-    p = path
-    while p:
-        if p in lines:
-            ln = lines[p]
-            break
-        p = p[:-1]
+    ln = _find_line(lines, path)
     where = f"{source}:{ln}" if ln is not None else source
     return ConfigError(f"{where}: {'.'.join(path)}: {msg}")
 
@@ -321,15 +321,22 @@ def _check_points(cfg: Config):
         c = apply_point(cfg.base, point)
         _check_keys(("run",), c["run"], RUN_KEYS, err)  # grid values over run.* too
         landscape, optimizer, noise, run = components(c, err)
-        _check_run(run, landscape, optimizer, noise, err)
+        _check_run(c, landscape, optimizer, noise, err)
 
 
-def _check_run(run, landscape, optimizer, noise, err):
+def _named(exc, table) -> tuple:
+    """``(key,)`` when the error message starts with one of ``table``'s keys (the components'
+    checks name their argument first), else ``()``."""
+    return next(((k,) for k in (table or {}) if str(exc).startswith(k)), ())
+
+
+def _check_run(cfg, landscape, optimizer, noise, err):
     """What ``methods.simulate`` / ``sde.compare`` check before compiling, here before any compute."""
     import numpy as np
 
     from methods import noise as N
 
+    run = cfg["run"]
     engine = run.get("engine", "simulate")
     if engine not in ("simulate", "compare"):
         raise err(("run", "engine"), f"must be 'simulate' or 'compare', got {engine!r}")
@@ -348,11 +355,12 @@ def _check_run(run, landscape, optimizer, noise, err):
     try:
         N.resolve(noise).pack(d, agents)
     except ValueError as exc:
-        raise err(("noise",), f"does not fit d = {d}, agents = {agents}: {exc}") from None
+        raise err(("noise",) + _named(exc, cfg.get("noise")), f"does not fit d = {d}, agents = {agents}: {exc}") from None
     try:
         optimizer.compressor.pack(d, agents)
     except ValueError as exc:
-        raise err(("optimizer", "compressor"), f"does not fit d = {d}, agents = {agents}: {exc}") from None
+        comp = cfg["optimizer"].get("compressor")
+        raise err(("optimizer", "compressor") + _named(exc, comp if isinstance(comp, dict) else None), f"does not fit d = {d}, agents = {agents}: {exc}") from None
     if engine == "compare":
         import sde
 
