@@ -1,0 +1,83 @@
+"""The ``sweep`` case of ``python -m benchmarks``: ``methods.sweep`` over 16 points of about 0.5 s
+each (SGD, Gaussian noise, diagonal quadratic, d = 32, one engine thread per point), on threads
+and on a dask.distributed ``LocalCluster`` of processes, with 1 and 2 workers, in the same run.
+
+Rows (all timed in interleaved rounds after a warm-up sweep that compiles or loads the kernel in
+every worker): ``threads-1``, ``threads-2`` (``workers=1, 2``), ``dask-1proc``, ``dask-2proc``
+(``LocalCluster(n_workers=1|2, threads_per_worker=1, processes=True)``). Reported: the median
+and the range of the rounds' wall times; ``x engine`` is the median against ``threads-1``.
+Targets: ``dask-1proc / dask-2proc >= 1.7`` and ``dask-2proc / threads-2 - 1 < 5%``.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+POINTS = 16
+
+
+def _point(p, seed, *, steps, paths, d):
+    from methods import landscapes as L, noise as N, optimizers as O, simulate
+
+    f = L.DiagonalQuadratic(np.linspace(1.0, 4.0, d))
+    return simulate(f, O.SGD(lr=p["lr"]), N.Gaussian(1.0), x0=1.0, steps=steps, paths=paths, seed=seed,
+                    threads=1)
+
+
+def case_sweep(a):
+    import functools
+
+    from distributed import Client, LocalCluster
+
+    from methods import sweep
+
+    d, paths = 32, a.paths
+    steps = max(1, int(getattr(a, "sweep_steps", 0) or 4 * a.steps))
+    fn = functools.partial(_point, steps=steps, paths=paths, d=d)
+    grid = {"lr": list(np.linspace(0.005, 0.02, POINTS))}
+    warm = {"lr": grid["lr"][:2]}
+    clusters = {n: LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
+                for n in (1, 2)}
+    clients = {n: Client(c) for n, c in clusters.items()}
+    try:
+        rows = {"threads-1": lambda: sweep(fn, grid, seed=0, cache=False, workers=1, progress=False),
+                "threads-2": lambda: sweep(fn, grid, seed=0, cache=False, workers=2, progress=False),
+                "dask-1proc": lambda: sweep(fn, grid, seed=0, cache=False, client=clients[1], progress=False),
+                "dask-2proc": lambda: sweep(fn, grid, seed=0, cache=False, client=clients[2], progress=False)}
+        sweep(fn, warm, seed=0, cache=False, workers=2, progress=False)
+        for n in (1, 2):
+            sweep(fn, warm, seed=0, cache=False, client=clients[n], progress=False)
+        times = {k: [] for k in rows}
+        results = {}
+        for _ in range(max(1, a.repeat // 2 + 1)):
+            for k, run in rows.items():
+                t0 = time.perf_counter()
+                results[k] = run()
+                times[k].append(time.perf_counter() - t0)
+    finally:
+        for c in clients.values():
+            c.close()
+        for c in clusters.values():
+            c.close()
+    ref = results["threads-1"]
+    identical = all(results[k].identical(ref) for k in results)
+    med = {k: float(np.median(v)) for k, v in times.items()}
+    out = []
+    for k, v in times.items():
+        out.append({"case": "sweep (16 points)", "impl": k, "ns_per_update": med[k] / (POINTS * paths * steps * d) * 1e9,
+                    "seconds": med[k], "seconds_min": min(v), "seconds_max": max(v), "rounds": len(v),
+                    "d": d, "paths": paths, "steps": steps, "x_rng_floor": float("nan"),
+                    "x_engine": med[k] / med["threads-1"]})
+    speed = med["dask-1proc"] / med["dask-2proc"]
+    over2 = med["dask-2proc"] / med["threads-2"] - 1
+    over1 = med["dask-1proc"] / med["threads-1"] - 1
+    spread = "; ".join(f"{k} {med[k]:.2f} s [{min(v):.2f}, {max(v):.2f}]" for k, v in times.items())
+    out.append({"case": "sweep (16 points)", "impl": "summary", "ns_per_update": None,
+                "speedup_dask_1_to_2": speed, "dask_overhead_2": over2, "dask_overhead_1": over1,
+                "point_seconds": med["threads-1"] / POINTS, "identical": identical,
+                "skipped": (f"1 -> 2 workers (dask processes) {speed:.2f}x; dask overhead vs threads "
+                            f"{100 * over2:+.1f}% (2 workers), {100 * over1:+.1f}% (1 worker); "
+                            f"{med['threads-1'] / POINTS:.2f} s a point; datasets identical: {identical}; "
+                            f"median [min, max] of {len(times['threads-1'])} rounds: {spread}")})
+    return out
