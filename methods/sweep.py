@@ -58,6 +58,7 @@ import os
 import sys
 import tempfile
 import threading
+import warnings
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -152,19 +153,44 @@ def _label(v):
 
 # ---------------------------------------------------------------------------- cache keys
 def _fn_key(fn):
-    """What identifies ``fn`` across processes: module, name, bytecode, constants, and the repr of
-    its captured values, defaults and (for ``functools.partial``) bound arguments."""
+    """What identifies ``fn`` across processes: module, name, bytecode, constants, and a key of its
+    captured values, defaults and (for ``functools.partial``) bound arguments (arrays by a hash of
+    their bytes, functions recursively, anything else by its full ``repr``)."""
+    with np.printoptions(threshold=sys.maxsize):
+        return _fn_key_inner_(fn)
+
+
+def _fn_key_inner_(fn, _seen=None):
+    seen = set() if _seen is None else _seen
+    if id(fn) in seen:  # a function that captures itself
+        return ("recursive", getattr(fn, "__qualname__", None))
+    seen.add(id(fn))
+    _fn_key_inner = functools.partial(_fn_key_inner_, _seen=seen)
+    _value_key = functools.partial(_value_key_, _seen=seen)
     if isinstance(fn, functools.partial):
-        return ("partial", _fn_key(fn.func), repr(fn.args), repr(sorted(fn.keywords.items())))
+        return ("partial", _fn_key_inner(fn.func), _value_key(fn.args), _value_key(fn.keywords))
     code = getattr(fn, "__code__", None)
     if code is None:
         call = getattr(type(fn), "__call__", None)
         return ("callable", type(fn).__module__, type(fn).__qualname__, repr(fn),
-                _fn_key(call) if call is not None and hasattr(call, "__code__") else None)
-    cells = tuple(repr(c.cell_contents) for c in (fn.__closure__ or ()))
+                _fn_key_inner(call) if call is not None and hasattr(call, "__code__") else None)
+    cells = tuple(_value_key(c.cell_contents) for c in (fn.__closure__ or ()))
     return ("fn", getattr(fn, "__module__", None), getattr(fn, "__qualname__", None),
-            hashlib.sha256(code.co_code).hexdigest(), _consts(code), cells, repr(fn.__defaults__),
-            repr(getattr(fn, "__kwdefaults__", None)))
+            hashlib.sha256(code.co_code).hexdigest(), _consts(code), cells, _value_key(fn.__defaults__),
+            _value_key(getattr(fn, "__kwdefaults__", None)))
+
+
+def _value_key_(v, _seen):
+    _value_key = functools.partial(_value_key_, _seen=_seen)
+    if isinstance(v, np.ndarray):
+        return ("array", v.dtype.str, v.shape, hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest())
+    if isinstance(v, (list, tuple)):
+        return (type(v).__name__,) + tuple(_value_key(x) for x in v)
+    if isinstance(v, dict):
+        return ("dict",) + tuple((repr(k), _value_key(x)) for k, x in sorted(v.items(), key=lambda kv: repr(kv[0])))
+    if callable(v) and (hasattr(v, "__code__") or isinstance(v, functools.partial)):
+        return _fn_key_inner_(v, _seen)
+    return repr(v)
 
 
 def _consts(code):
@@ -233,6 +259,9 @@ def sweep(fn, grid, *, seed, mode: str = "cross", client=None, workers: int | No
     if not callable(fn):
         raise ValueError(f"fn must be callable as fn(point, seed), got {fn!r}")
     seed = _checks.integer("seed", seed, minimum=0)
+    if isinstance(grid, Mapping):  # read each sequence once (it may be an iterator)
+        grid = {k: (list(v) if hasattr(v, "__iter__") and not isinstance(v, (str, bytes)) else v)
+                for k, v in grid.items()}
     names, shape, points = grid_points(grid, mode)
     if not isinstance(observable, str):
         raise ValueError(f"observable must be a string, got {observable!r}")
@@ -251,6 +280,10 @@ def sweep(fn, grid, *, seed, mode: str = "cross", client=None, workers: int | No
     cdir = _cache_dir(cache)
     files = None
     if cdir is not None:
+        if " at 0x" in json.dumps(settings["fn"], default=repr):
+            warnings.warn("sweep: fn captures an object whose repr names a memory address, so its cache key "
+                          "changes in every process and a rerun recomputes; pass key=... and capture plain "
+                          "values, or cache=False", RuntimeWarning, stacklevel=2)
         sweep_dir = cdir / _digest(settings)[:20]
         files = [sweep_dir / f"point-{i:06d}-{_digest([repr(p), seeds[i]])[:12]}.npz" for i, p in enumerate(points)]
 
@@ -260,7 +293,7 @@ def sweep(fn, grid, *, seed, mode: str = "cross", client=None, workers: int | No
             records[i] = _read_npz(f) if f.exists() else None
     todo = [i for i, r in enumerate(records) if r is None]
 
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     show = sys.stderr.isatty() if progress is None else bool(progress)
     bar = tqdm(total=len(points), initial=len(points) - len(todo), desc="sweep", unit="point", disable=not show)

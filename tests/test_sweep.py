@@ -166,3 +166,29 @@ def test_comparison_sweep_and_export(tmp_path):
 def test_summary_refuses_other_results():
     with pytest.raises(ValueError, match="result"):
         summary.summarize(object())
+
+
+def test_cache_key_follows_what_fn_captures():
+    from methods.sweep import _fn_key
+
+    def make(v):
+        return lambda p, seed: (v, p)
+
+    big = np.zeros(5000)
+    other = big.copy()
+    other[2500] = 1.0  # differs only where numpy's repr would print "..."
+    assert _fn_key(make(0.1)) == _fn_key(make(0.1)) != _fn_key(make(0.2))
+    assert _fn_key(make(big)) == _fn_key(make(big.copy())) != _fn_key(make(other))
+    assert _fn_key(make(L.DiagonalQuadratic(np.ones(3000)))) != _fn_key(make(L.DiagonalQuadratic(other[:3000] + 1)))
+    assert _fn_key(run_point) != _fn_key(make(0.1))
+
+
+def test_cache_warns_when_fn_cannot_be_keyed(tmp_path):
+    token = object()  # its repr names a memory address: a different key in every process
+
+    def fn(p, seed):
+        assert token is not None
+        return run_point(p, seed)
+
+    with pytest.warns(RuntimeWarning, match="memory address"):
+        sweep(fn, {"lr": [0.01], "sigma": [0.5]}, seed=0, cache=tmp_path)
