@@ -6,7 +6,10 @@ Rows (all timed in interleaved rounds after a warm-up sweep that compiles or loa
 every worker): ``threads-1``, ``threads-2`` (``workers=1, 2``), ``dask-1proc``, ``dask-2proc``
 (``LocalCluster(n_workers=1|2, threads_per_worker=1, processes=True)``). Reported: the median
 and the range of the rounds' wall times; ``x engine`` is the median against ``threads-1``.
-Targets: ``dask-1proc / dask-2proc >= 1.7`` and ``dask-2proc / threads-2 - 1 < 5%``.
+Targets: ``dask-1proc / dask-2proc >= 1.7`` and ``dask-2proc / threads-2 - 1 < 5%``. Beside the
+wall times, the CPU seconds of this process (the client, and a LocalCluster's scheduler) plus
+those of the worker processes: dask's overhead in CPU, which the load of other programs on a
+shared machine disturbs much less than wall time (a speed-up, though, needs free cores).
 """
 from __future__ import annotations
 
@@ -23,6 +26,23 @@ def _point(p, seed, *, steps, paths, d):
     f = L.DiagonalQuadratic(np.linspace(1.0, 4.0, d))
     return simulate(f, O.SGD(lr=p["lr"]), N.Gaussian(1.0), x0=1.0, steps=steps, paths=paths, seed=seed,
                     threads=1)
+
+
+def _cpu_seconds(client=None) -> float:
+    """CPU seconds used so far by this process (which hosts the scheduler of a LocalCluster) plus,
+    with ``client``, by its worker processes: overhead measured in CPU, which other load on a
+    shared machine disturbs much less than wall time."""
+    total = time.process_time()
+    if client is not None:
+        total += sum(client.run(_own_cpu).values())
+    return total
+
+
+def _own_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def case_sweep(a):
@@ -51,12 +71,16 @@ def case_sweep(a):
             clients[n].run(tiny)
             sweep(fn, warm, seed=0, cache=False, client=clients[n], progress=False)
         times = {k: [] for k in rows}
+        cpu = {k: [] for k in rows}
         results = {}
         for _ in range(max(1, a.repeat // 2 + 1)):
             for k, run in rows.items():
+                client = clients[int(k[-5])] if k.startswith("dask") else None
+                c0 = _cpu_seconds(client)
                 t0 = time.perf_counter()
                 results[k] = run()
                 times[k].append(time.perf_counter() - t0)
+                cpu[k].append(_cpu_seconds(client) - c0)
     finally:
         for c in clients.values():
             c.close()
@@ -70,21 +94,26 @@ def case_sweep(a):
         out.append({"case": "sweep (16 points)", "impl": k, "ns_per_update": med[k] / (POINTS * paths * steps * d) * 1e9,
                     "seconds": med[k], "seconds_min": min(v), "seconds_max": max(v), "rounds": len(v),
                     "d": d, "paths": paths, "steps": steps, "x_rng_floor": float("nan"),
-                    "x_engine": med[k] / med["threads-1"]})
+                    "x_engine": med[k] / med["threads-1"], "cpu_seconds": float(np.median(cpu[k]))})
     speed = med["dask-1proc"] / med["dask-2proc"]
     over2 = med["dask-2proc"] / med["threads-2"] - 1
     over1 = med["dask-1proc"] / med["threads-1"] - 1
     spread = "; ".join(f"{k} {med[k]:.2f} s [{min(v):.2f}, {max(v):.2f}]" for k, v in times.items())
     best = {k: min(v) for k, v in times.items()}
+    cmed = {k: float(np.median(v)) for k, v in cpu.items()}
+    cpu_over = {n: cmed[f"dask-{n}proc"] / cmed[f"threads-{n}"] - 1 for n in (1, 2)}
     out.append({"case": "sweep (16 points)", "impl": "summary", "ns_per_update": None,
                 "speedup_dask_1_to_2": speed, "dask_overhead_2": over2, "dask_overhead_1": over1,
                 "point_seconds": med["threads-1"] / POINTS, "identical": identical,
-                "speedup_best": best["dask-1proc"] / best["dask-2proc"],
+                "speedup_best": best["dask-1proc"] / best["dask-2proc"], "cpu_seconds": cmed,
+                "dask_cpu_overhead_1": cpu_over[1], "dask_cpu_overhead_2": cpu_over[2],
                 "dask_overhead_2_best": best["dask-2proc"] / best["threads-2"] - 1,
                 "skipped": (f"1 -> 2 workers (dask processes) {speed:.2f}x; dask overhead vs threads "
                             f"{100 * over2:+.1f}% (2 workers), {100 * over1:+.1f}% (1 worker); "
                             f"{med['threads-1'] / POINTS:.2f} s a point; best rounds: "
                             f"{best['dask-1proc'] / best['dask-2proc']:.2f}x, "
-                            f"{100 * (best['dask-2proc'] / best['threads-2'] - 1):+.1f}%; datasets identical: {identical}; "
+                            f"{100 * (best['dask-2proc'] / best['threads-2'] - 1):+.1f}%; CPU seconds (this process + workers) "
+                            f"dask vs threads {100 * cpu_over[1]:+.1f}% (1 worker), {100 * cpu_over[2]:+.1f}% (2); "
+                            f"datasets identical: {identical}; "
                             f"median [min, max] of {len(times['threads-1'])} rounds: {spread}")})
     return out

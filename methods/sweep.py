@@ -486,3 +486,6 @@ def _describe(ds):
     }
     for k, v in text.items():
         ds[k].attrs["long_name"] = v
+
+
+sweep.__doc__ += "\n" + __doc__  # help(methods.sweep) shows the whole story (the name is the function)

@@ -105,3 +105,17 @@ def test_the_example_runs(tmp_path, capsys):
 def test_readme_shows_the_example():
     text = (ROOT / "README.md").read_text()
     assert "sde-workbench sweep examples/sweep_lr_sigma.toml" in text
+
+
+def test_compare_engine_from_a_config():
+    from figures.sweep_config import point_fn, sweep_options
+    from methods import sweep
+
+    text = (GOOD.replace('"DCSGD"', '"SGD"').replace("agents = 2\ncompressor = { type = \"RandK\", k = 1 }\n", "")
+            .replace("x0 = 1.0", 'x0 = 1.0\nengine = "compare"\nkinds = ["classic"]\nthreads = 1'))
+    cfg = loads(text, "c.toml")
+    ds = sweep(point_fn(cfg), cfg.grid, cache=False, **sweep_options(cfg))
+    assert list(ds["member"].values) == ["discrete", "classic"]
+    assert ds["mean"].dims == ("optimizer.lr", "member", "time")
+    with pytest.raises(ConfigError, match=r"c.toml:\d+: run.kinds: 'phase1'"):
+        loads(text.replace('["classic"]', '["classic", "phase1"]'), "c.toml")

@@ -51,6 +51,9 @@ def test_threads_and_local_cluster_are_bit_identical(client, reference):
     xr.testing.assert_identical(ds, reference)
     for name in ds.data_vars:
         assert ds[name].values.tobytes() == reference[name].values.tobytes(), name
+    # each worker process built the one kernel combination once, for all the points it ran
+    built = client.run(lambda: len(__import__("methods.engine", fromlist=["_KERNELS"])._KERNELS))
+    assert set(built.values()) <= {0, 1} and 1 in built.values(), built
     # a scheduler address works too (the sweep opens and closes its own client)
     one = sweep(run_point, {"lr": [0.01], "sigma": [0.5]}, seed=0, cache=False, client=client.scheduler.address)
     np.testing.assert_array_equal(one["mean"].sel(lr=0.01, sigma=0.5), reference["mean"].sel(lr=0.01, sigma=0.5))
@@ -87,3 +90,16 @@ def test_a_killed_worker_loses_no_point(client, reference, tmp_path):
 def test_client_must_be_a_client_or_an_address():
     with pytest.raises(ValueError, match="client"):
         sweep(run_point, GRID, seed=0, cache=False, client=3)
+
+
+def test_cli_scheduler_gives_the_threads_result(client, tmp_path):
+    from pathlib import Path
+
+    from figures.cli import main
+    from methods import xarray_io
+
+    example = str(Path(__file__).resolve().parent.parent / "examples" / "sweep_lr_sigma.toml")
+    assert main(["sweep", example, "--out", str(tmp_path / "threads.nc"), "--no-cache"]) == 0
+    assert main(["sweep", example, "--out", str(tmp_path / "dask.nc"), "--no-cache",
+                 "--scheduler", client.scheduler.address]) == 0
+    xr.testing.assert_identical(xarray_io.load(tmp_path / "dask.nc"), xarray_io.load(tmp_path / "threads.nc"))
