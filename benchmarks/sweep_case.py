@@ -9,7 +9,8 @@ and the range of the rounds' wall times; ``x engine`` is the median against ``th
 Targets: ``dask-1proc / dask-2proc >= 1.7`` and ``dask-2proc / threads-2 - 1 < 5%``. Beside the
 wall times, the CPU seconds of this process (the client, and a LocalCluster's scheduler) plus
 those of the worker processes: dask's overhead in CPU, which the load of other programs on a
-shared machine disturbs much less than wall time (a speed-up, though, needs free cores).
+shared machine disturbs much less than wall time (a speed-up, though, needs free cores); and
+dask's fixed cost per point, from 16 points of almost no compute (dask against threads).
 """
 from __future__ import annotations
 
@@ -81,6 +82,15 @@ def case_sweep(a):
                 results[k] = run()
                 times[k].append(time.perf_counter() - t0)
                 cpu[k].append(_cpu_seconds(client) - c0)
+        # fixed cost per point: 16 points of a few microseconds of compute, dask (2 processes) against threads
+        tiny_fn = functools.partial(_point, steps=10, paths=64, d=d)
+        tiny_t = {"threads-2": [], "dask-2proc": []}
+        for _ in range(3):
+            for k in tiny_t:
+                t0 = time.perf_counter()
+                sweep(tiny_fn, grid, seed=0, cache=False, progress=False,
+                      **({"client": clients[2]} if k.startswith("dask") else {"workers": 2}))
+                tiny_t[k].append(time.perf_counter() - t0)
     finally:
         for c in clients.values():
             c.close()
@@ -102,7 +112,9 @@ def case_sweep(a):
     best = {k: min(v) for k, v in times.items()}
     cmed = {k: float(np.median(v)) for k, v in cpu.items()}
     cpu_over = {n: cmed[f"dask-{n}proc"] / cmed[f"threads-{n}"] - 1 for n in (1, 2)}
+    per_point = (min(tiny_t["dask-2proc"]) - min(tiny_t["threads-2"])) / POINTS
     out.append({"case": "sweep (16 points)", "impl": "summary", "ns_per_update": None,
+                "tiny_seconds": {k: min(v) for k, v in tiny_t.items()}, "dask_seconds_per_point": per_point,
                 "speedup_dask_1_to_2": speed, "dask_overhead_2": over2, "dask_overhead_1": over1,
                 "point_seconds": med["threads-1"] / POINTS, "identical": identical,
                 "speedup_best": best["dask-1proc"] / best["dask-2proc"], "cpu_seconds": cmed,
@@ -114,6 +126,9 @@ def case_sweep(a):
                             f"{best['dask-1proc'] / best['dask-2proc']:.2f}x, "
                             f"{100 * (best['dask-2proc'] / best['threads-2'] - 1):+.1f}%; CPU seconds (this process + workers) "
                             f"dask vs threads {100 * cpu_over[1]:+.1f}% (1 worker), {100 * cpu_over[2]:+.1f}% (2); "
+                            f"dask's fixed cost {1e3 * per_point:.1f} ms a point (16 tiny points: threads "
+                            f"{min(tiny_t['threads-2']):.3f} s, dask {min(tiny_t['dask-2proc']):.3f} s, best of 3), "
+                            f"{100 * per_point / (med['threads-1'] / POINTS):.1f}% of a point here; "
                             f"datasets identical: {identical}; "
                             f"median [min, max] of {len(times['threads-1'])} rounds: {spread}")})
     return out
