@@ -314,7 +314,7 @@ def sweep(fn, grid, *, seed, mode: str = "cross", client=None, workers: int | No
         bar.close()
     attrs = {"seed": seed, "mode": mode, "observable": observable,
              "grid": json.dumps({n: [_label(v) for v in grid[n]] for n in names}),
-             "config": json.dumps(dict(config or {}, fn=getattr(fn, "__qualname__", repr(fn)), **options),
+             "config": json.dumps({**(config or {}), "fn": getattr(fn, "__qualname__", repr(fn)), **options},
                                   sort_keys=True, default=repr),
              "version": package_version(), "source_hash": source_hash()}
     return assemble(names, shape, points, seeds, records, grid={n: list(grid[n]) for n in names}, mode=mode,
