@@ -18,17 +18,22 @@ def stationary_run(landscape, optimizer, noise, *, lr, t_end, paths, seed, save_
                     save_every=save_every)
 
 
+def sweep_runs(run_point, grid: dict, **options):
+    """``methods.sweep`` of ``run_point(point) -> Run`` over ``grid`` (crossed, on threads; ``options``
+    go to the sweep). Each point keeps the figure's own seed (the one ``run_point`` passes to the
+    engine, as the figure's loop did) rather than the sweep's per-point seed, so the figure's
+    numbers are those of its former loop."""
+    return sweep(lambda point, _seed: run_point(point), grid, seed=0, cache=False, progress=False, **options)
+
+
 def stationary_grid(run_point, grid: dict, *, after: float):
-    """``methods.sweep`` of ``run_point(point) -> Run`` over ``grid`` (crossed, on threads), with the
-    stationary level averaged over ``t >= after``. Each point keeps the figure's own seed (the one
-    ``run_point`` passes to the engine, as the figure's loop did) rather than the sweep's per-point
-    seed, so the figure's numbers are those of its former loop."""
-    return sweep(lambda point, _seed: run_point(point), grid, seed=0, cache=False, progress=False, after=after)
+    """``sweep_runs`` with the stationary level averaged over ``t >= after``."""
+    return sweep_runs(run_point, grid, after=after)
 
 
 def levels(ds, **sel) -> np.ndarray:
     """``(n, 2)`` array of ``[mean, s.e.]`` stationary levels along the one grid axis left after ``sel``."""
-    at = ds.sel(**sel)
+    at = ds.sel(sel)  # a dict: an axis may be called "method", one of sel's own keywords
     return np.stack([at["stationary"].values, at["stationary_stderr"].values], axis=-1)
 
 
