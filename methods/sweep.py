@@ -11,7 +11,9 @@ takes every combination (C order: the last name varies fastest); each name is a 
 with its values as coordinate. ``mode="zip"`` pairs the i-th values (all the same length);
 the dimension is ``point`` and each name is a coordinate along it. Point ``i`` is the i-th of
 that order; ``fn`` gets ``point`` as a dict of the actual values (any object), the Dataset's
-coordinates hold numbers and strings as they are and anything else as its ``repr``.
+coordinates hold numbers and strings as they are and anything else as its ``repr``. Select
+points with a dict, ``ds.sel({"method": "adam"})``, when an axis shares its name with a keyword
+of ``Dataset.sel`` (``method``, ``tolerance``, ``drop``): the keyword form would not select.
 
 **Seeds.** Point ``i`` gets ``SeedSequence(seed, spawn_key=(i,))`` (the same as
 ``SeedSequence(seed).spawn(n)[i]``) and ``fn`` receives its first 63 bits of state as an
