@@ -19,6 +19,8 @@ Rows:
 * ``rng-floor-numpy-pcg64``: the same draws from numba's ``numpy.random.Generator(PCG64)``
   (the generator the engine used before ``methods.rng``; context only);
 * ``numpy``: a plain vectorised NumPy loop over steps (arrays of paths x d, one thread);
+* ``sweep``: ``methods.sweep`` over 16 points of about 0.5 s, threads and dask processes, 1 and
+  2 workers (``benchmarks/sweep_case.py``);
 * ``hand-fused`` (``em-ou``, ``adam-peers``): the one problem written as a single loop by hand,
   same generator, chunks and threads, no save points: what a kernel specialised to this exact
   problem reaches, i.e. how much of the engine's distance to the floor is generality.
@@ -36,6 +38,8 @@ from methods import compressors as C, landscapes as L, noise as N, optimizers as
 from methods import rng as _rng
 from methods._jit import kernel
 from methods.parallel import default_threads, run_chunks
+
+from .sweep_case import case_sweep
 
 
 @kernel
@@ -509,6 +513,7 @@ CASES = {
     "dcsgd-heavy": case_dcsgd_heavy,
     "scaling": case_scaling,
     "latency": case_latency,
+    "sweep": case_sweep,  # methods.sweep: 16 points on threads and dask processes, 1 and 2 workers
 }
 
 

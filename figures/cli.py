@@ -1,4 +1,4 @@
-"""The ``sde-workbench`` command line: ``list``, ``figures``, ``verify``."""
+"""The ``sde-workbench`` command line: ``list``, ``figures``, ``verify``, ``sweep``."""
 from __future__ import annotations
 
 import argparse
@@ -73,6 +73,32 @@ def _verify(args):
     return 0
 
 
+def _sweep(args):
+    from methods import sweep, xarray_io
+
+    from .sweep_config import ConfigError, load, point_fn, sweep_options
+
+    try:
+        cfg = load(args.config)  # every point is checked here, before any compute
+    except ConfigError as exc:
+        print(f"sde-workbench sweep: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else Path(Path(args.config).stem + ".nc")
+    cache = False if args.no_cache else (Path(args.cache) if args.cache else out.with_name(out.name + ".parts"))
+    opts = sweep_options(cfg)
+    if args.workers is not None:
+        opts["workers"] = args.workers
+    t0 = time.perf_counter()
+    ds = sweep(point_fn(cfg), cfg.grid, client=args.scheduler, cache=cache,
+               progress=True if args.progress else None, config={"config_file": str(args.config)}, **opts)
+    xarray_io.save(ds, out)
+    print(f"{int(ds['point_seed'].size)} points in {time.perf_counter() - t0:.1f}s -> {out}")
+    table = ds[["stationary", "stationary_stderr"]].to_dataframe()
+    print(f"stationary {ds.attrs['observable']} (mean, s.e. over paths):")
+    print(table[["stationary", "stationary_stderr"]].to_string())
+    return 0
+
+
 def main(argv=None):
     """``sde-workbench list | figures [NAME ...] [--quick] [--out DIR] | verify [--quick] [--report PATH]
     [--json PATH]``; returns the exit status (non-zero when a recovered claim fails)."""
@@ -90,6 +116,17 @@ def main(argv=None):
     v.add_argument("--json", default=None, metavar="PATH", help="also write one JSON record per claim")
     v.set_defaults(fn=_verify)
     sub.add_parser("list", help="list figures and claims").set_defaults(fn=_list)
+    w = sub.add_parser("sweep", help="run a parameter sweep from a TOML file into a netCDF file")
+    w.add_argument("config", help="the sweep's TOML file (see examples/sweep_lr_sigma.toml)")
+    w.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="dask.distributed scheduler address (default: local threads)")
+    w.add_argument("--out", default=None, help="netCDF output (default: CONFIG's name with .nc, here)")
+    w.add_argument("--cache", default=None, metavar="DIR",
+                   help="per-point results, so an interrupted sweep resumes (default: OUT.parts)")
+    w.add_argument("--no-cache", action="store_true", help="keep no per-point results")
+    w.add_argument("--workers", type=int, default=None, help="points at once on threads")
+    w.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
+    w.set_defaults(fn=_sweep)
     args = ap.parse_args(argv)
     return args.fn(args)
 

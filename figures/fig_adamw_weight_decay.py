@@ -5,7 +5,7 @@ import numpy as np
 from methods import landscapes as L, noise as N, optimizers as O
 from theory import closed_forms as CF
 
-from .common import points_with_ci, stationary_level
+from .common import levels, points_with_ci, stationary_grid, stationary_run
 
 NAME = "adamw_weight_decay"
 TITLE = "AdamW: the floor saturates in sigma when theta > 0"
@@ -23,12 +23,15 @@ def settings(quick):
 
 def compute(s):
     """Run this figure's simulations for settings ``s``: a dict of arrays (cached by ``figures.cache``)."""
+    # a sweep over theta x sigma; every point runs with the figure's seed s["seed"], as the loop it replaced
+    ds = stationary_grid(lambda p: stationary_run(L.DiagonalQuadratic([1.0]),
+                                                  O.AdamW.from_rho(s["lr"], RHO1, RHO2, weight_decay=p["theta"]),
+                                                  N.Gaussian(p["sigma"]), lr=s["lr"], t_end=s["t_end"],
+                                                  paths=s["paths"], seed=s["seed"], save_every=10),
+                         {"theta": list(THETAS), "sigma": list(s["sigmas"])}, after=s["t_end"] / 2)
     out = {"sigmas": np.array(s["sigmas"])}
     for th in THETAS:
-        opt = O.AdamW.from_rho(s["lr"], RHO1, RHO2, weight_decay=th)
-        out[f"theta_{th}"] = np.array([stationary_level(L.DiagonalQuadratic([1.0]), opt, N.Gaussian(sg), lr=s["lr"],
-                                                        t_end=s["t_end"], paths=s["paths"], seed=s["seed"],
-                                                        save_every=10, after=s["t_end"] / 2) for sg in s["sigmas"]])
+        out[f"theta_{th}"] = levels(ds, theta=th)
     return out
 
 

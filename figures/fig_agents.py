@@ -5,7 +5,7 @@ import numpy as np
 from methods import compressors as C, landscapes as L, noise as N, optimizers as O
 from theory import closed_forms as CF
 
-from .common import points_with_ci, stationary_level
+from .common import levels, points_with_ci, stationary_grid, stationary_run
 
 NAME = "agents"
 TITLE = "More agents, lower floor (sigma = 1, lr = 0.01)"
@@ -17,14 +17,22 @@ def settings(quick):
     return {"agents": [1, 2, 4, 8, 16], "paths": 256 if quick else 1024, "t_end": 20.0, "lr": 0.01, "seed": 0}
 
 
+def _optimizer(method, n, s):
+    if method == "dsign":
+        return O.DSignSGD(lr=s["lr"], agents=n)
+    return O.DCSGD(lr=s["lr"], agents=n, compressor=C.Bernoulli(0.5))
+
+
 def compute(s):
     """Run this figure's simulations for settings ``s``: a dict of arrays (cached by ``figures.cache``)."""
+    # a sweep over method x agents; every point runs with the figure's seed s["seed"], as the loop it replaced
+    ds = stationary_grid(lambda p: stationary_run(L.DiagonalQuadratic(H), _optimizer(p["method"], p["agents"], s),
+                                                  N.Gaussian(1.0), lr=s["lr"], t_end=s["t_end"], paths=s["paths"],
+                                                  seed=s["seed"], save_every=10),
+                         {"method": ["dsign", "dcsgd"], "agents": list(s["agents"])}, after=s["t_end"] / 4)
     out = {"agents": np.array(s["agents"])}
-    for tag, make in (("dsign", lambda n: O.DSignSGD(lr=s["lr"], agents=n)),
-                      ("dcsgd", lambda n: O.DCSGD(lr=s["lr"], agents=n, compressor=C.Bernoulli(0.5)))):
-        out[tag] = np.array([stationary_level(L.DiagonalQuadratic(H), make(n), N.Gaussian(1.0), lr=s["lr"],
-                                              t_end=s["t_end"], paths=s["paths"], seed=s["seed"], save_every=10,
-                                              after=s["t_end"] / 4) for n in s["agents"]])
+    for tag in ("dsign", "dcsgd"):
+        out[tag] = levels(ds, method=tag)
     return out
 
 

@@ -5,7 +5,7 @@ import numpy as np
 from methods import compressors as C, landscapes as L, noise as N, optimizers as O
 from theory import closed_forms as CF
 
-from .common import points_with_ci, stationary_level
+from .common import levels, points_with_ci, stationary_grid, stationary_run
 
 NAME = "floor_vs_sigma"
 TITLE = "Noise resilience: floor against sigma (N = 4, lr = 0.01)"
@@ -19,19 +19,23 @@ def settings(quick):
             "t_end": 30.0, "lr": 0.01, "agents": 4, "seed": 0}
 
 
-def _floor(opt, sigma, s):
-    return stationary_level(L.DiagonalQuadratic(H), opt, N.Gaussian(sigma), lr=s["lr"], t_end=s["t_end"],
-                            paths=s["paths"], seed=s["seed"], save_every=20, after=s["t_end"] / 3)
+def _optimizer(method, s):
+    if method == "dsign":
+        return O.DSignSGD(lr=s["lr"], agents=s["agents"])
+    return O.DCSGD(lr=s["lr"], agents=s["agents"], compressor=C.Bernoulli(1 / (1 + float(method.split("_")[1]))))
 
 
 def compute(s):
     """Run this figure's simulations for settings ``s``: a dict of arrays (cached by ``figures.cache``)."""
+    # a sweep over method x sigma; every point runs with the figure's seed s["seed"], as the loop it replaced
+    methods = [f"dcsgd_{om}" for om in OMEGAS] + ["dsign"]
+    ds = stationary_grid(lambda p: stationary_run(L.DiagonalQuadratic(H), _optimizer(p["method"], s),
+                                                  N.Gaussian(p["sigma"]), lr=s["lr"], t_end=s["t_end"],
+                                                  paths=s["paths"], seed=s["seed"], save_every=20),
+                         {"method": methods, "sigma": list(s["sigmas"])}, after=s["t_end"] / 3)
     out = {"sigmas": np.array(s["sigmas"])}
-    for om in OMEGAS:
-        opt = O.DCSGD(lr=s["lr"], agents=s["agents"], compressor=C.Bernoulli(1 / (1 + om)))
-        m = np.array([_floor(opt, sg, s) for sg in s["sigmas"]])
-        out[f"dcsgd_{om}"] = m
-    out["dsign"] = np.array([_floor(O.DSignSGD(lr=s["lr"], agents=s["agents"]), sg, s) for sg in s["sigmas"]])
+    for m in methods:
+        out[m] = levels(ds, method=m)
     return out
 
 

@@ -145,6 +145,14 @@ class Run:
         """Index of the save point nearest to time ``t``."""
         return int(np.argmin(np.abs(self.t - t)))
 
+    # ------------------------------------------------------------------ export
+    def to_xarray(self):
+        """This run as an ``xarray.Dataset`` (``methods.xarray_io.run_to_xarray``; save it with
+        ``methods.xarray_io.save``, a netCDF file that ``load`` and ``run_from_xarray`` read back)."""
+        from .xarray_io import run_to_xarray
+
+        return run_to_xarray(self)
+
     # ------------------------------------------------------------------ display
     def summary(self) -> str:
         """A few lines for the reader (also the ``repr``): paths, save points, time range and

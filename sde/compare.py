@@ -30,6 +30,13 @@ class Comparison:
         a, b = self.sde[kind], self.discrete
         return a.mean(name) - b.mean(name), np.hypot(a.stderr(name), b.stderr(name))
 
+    def to_xarray(self):
+        """The discrete run and every SDE kind as one ``xarray.Dataset`` with a ``member``
+        dimension (``methods.xarray_io.comparison_to_xarray``)."""
+        from methods.xarray_io import comparison_to_xarray
+
+        return comparison_to_xarray(self)
+
     def plot(self, ax=None, *, name: str = "loss", band: str = "ci", bound=None, bound_label="theory",
              logy: bool = True, title: str | None = None):
         """Discrete run and SDE models with bands. ``band``: ``"ci"`` (mean +- 1.96 s.e.,

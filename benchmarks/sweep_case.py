@@ -1,0 +1,134 @@
+"""The ``sweep`` case of ``python -m benchmarks``: ``methods.sweep`` over 16 points of about 0.5 s
+each (SGD, Gaussian noise, diagonal quadratic, d = 32, one engine thread per point), on threads
+and on a dask.distributed ``LocalCluster`` of processes, with 1 and 2 workers, in the same run.
+
+Rows (all timed in interleaved rounds after a warm-up sweep that compiles or loads the kernel in
+every worker): ``threads-1``, ``threads-2`` (``workers=1, 2``), ``dask-1proc``, ``dask-2proc``
+(``LocalCluster(n_workers=1|2, threads_per_worker=1, processes=True)``). Reported: the median
+and the range of the rounds' wall times; ``x engine`` is the median against ``threads-1``.
+Targets: ``dask-1proc / dask-2proc >= 1.7`` and ``dask-2proc / threads-2 - 1 < 5%``. Beside the
+wall times, the CPU seconds of this process (the client, and a LocalCluster's scheduler) plus
+those of the worker processes: dask's overhead in CPU, which the load of other programs on a
+shared machine disturbs much less than wall time (a speed-up, though, needs free cores); and
+dask's fixed cost per point, from 16 points of almost no compute (dask against threads).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+POINTS = 16
+
+
+def _point(p, seed, *, steps, paths, d):
+    from methods import landscapes as L, noise as N, optimizers as O, simulate
+
+    f = L.DiagonalQuadratic(np.linspace(1.0, 4.0, d))
+    return simulate(f, O.SGD(lr=p["lr"]), N.Gaussian(1.0), x0=1.0, steps=steps, paths=paths, seed=seed,
+                    threads=1)
+
+
+def _cpu_seconds(client=None) -> float:
+    """CPU seconds used so far by this process (which hosts the scheduler of a LocalCluster) plus,
+    with ``client``, by its worker processes: overhead measured in CPU, which other load on a
+    shared machine disturbs much less than wall time."""
+    total = time.process_time()
+    if client is not None:
+        total += sum(client.run(_own_cpu).values())
+    return total
+
+
+def _own_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def case_sweep(a):
+    import functools
+
+    from distributed import Client, LocalCluster
+
+    from methods import sweep
+
+    d, paths = 32, a.paths
+    steps = max(1, int(getattr(a, "sweep_steps", 0) or 4 * a.steps))
+    fn = functools.partial(_point, steps=steps, paths=paths, d=d)
+    grid = {"lr": list(np.linspace(0.005, 0.02, POINTS))}
+    warm = {"lr": grid["lr"][:2]}
+    clusters = {n: LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
+                for n in (1, 2)}
+    clients = {n: Client(c) for n, c in clusters.items()}
+    try:
+        rows = {"threads-1": lambda: sweep(fn, grid, seed=0, cache=False, workers=1, progress=False),
+                "threads-2": lambda: sweep(fn, grid, seed=0, cache=False, workers=2, progress=False),
+                "dask-1proc": lambda: sweep(fn, grid, seed=0, cache=False, client=clients[1], progress=False),
+                "dask-2proc": lambda: sweep(fn, grid, seed=0, cache=False, client=clients[2], progress=False)}
+        tiny = functools.partial(_point, {"lr": 0.01}, 0, steps=10, paths=64, d=d)
+        tiny()
+        for n in (1, 2):  # every worker process compiles (or loads from disk) the kernel before timing
+            clients[n].run(tiny)
+            sweep(fn, warm, seed=0, cache=False, client=clients[n], progress=False)
+        times = {k: [] for k in rows}
+        cpu = {k: [] for k in rows}
+        results = {}
+        for _ in range(max(1, a.repeat // 2 + 1)):
+            for k, run in rows.items():
+                client = clients[int(k[-5])] if k.startswith("dask") else None
+                c0 = _cpu_seconds(client)
+                t0 = time.perf_counter()
+                results[k] = run()
+                times[k].append(time.perf_counter() - t0)
+                cpu[k].append(_cpu_seconds(client) - c0)
+        # fixed cost per point: 16 points of a few microseconds of compute, dask (2 processes) against threads
+        tiny_fn = functools.partial(_point, steps=10, paths=64, d=d)
+        tiny_t = {"threads-2": [], "dask-2proc": []}
+        for _ in range(3):
+            for k in tiny_t:
+                t0 = time.perf_counter()
+                sweep(tiny_fn, grid, seed=0, cache=False, progress=False,
+                      **({"client": clients[2]} if k.startswith("dask") else {"workers": 2}))
+                tiny_t[k].append(time.perf_counter() - t0)
+    finally:
+        for c in clients.values():
+            c.close()
+        for c in clusters.values():
+            c.close()
+    ref = results["threads-1"]
+    identical = all(results[k].identical(ref) for k in results)
+    med = {k: float(np.median(v)) for k, v in times.items()}
+    out = []
+    for k, v in times.items():
+        out.append({"case": "sweep (16 points)", "impl": k, "ns_per_update": med[k] / (POINTS * paths * steps * d) * 1e9,
+                    "seconds": med[k], "seconds_min": min(v), "seconds_max": max(v), "rounds": len(v),
+                    "d": d, "paths": paths, "steps": steps, "x_rng_floor": float("nan"),
+                    "x_engine": med[k] / med["threads-1"], "cpu_seconds": float(np.median(cpu[k]))})
+    speed = med["dask-1proc"] / med["dask-2proc"]
+    over2 = med["dask-2proc"] / med["threads-2"] - 1
+    over1 = med["dask-1proc"] / med["threads-1"] - 1
+    spread = "; ".join(f"{k} {med[k]:.2f} s [{min(v):.2f}, {max(v):.2f}]" for k, v in times.items())
+    best = {k: min(v) for k, v in times.items()}
+    cmed = {k: float(np.median(v)) for k, v in cpu.items()}
+    cpu_over = {n: cmed[f"dask-{n}proc"] / cmed[f"threads-{n}"] - 1 for n in (1, 2)}
+    per_point = (min(tiny_t["dask-2proc"]) - min(tiny_t["threads-2"])) / POINTS
+    out.append({"case": "sweep (16 points)", "impl": "summary", "ns_per_update": None,
+                "tiny_seconds": {k: min(v) for k, v in tiny_t.items()}, "dask_seconds_per_point": per_point,
+                "speedup_dask_1_to_2": speed, "dask_overhead_2": over2, "dask_overhead_1": over1,
+                "point_seconds": med["threads-1"] / POINTS, "identical": identical,
+                "speedup_best": best["dask-1proc"] / best["dask-2proc"], "cpu_seconds": cmed,
+                "dask_cpu_overhead_1": cpu_over[1], "dask_cpu_overhead_2": cpu_over[2],
+                "dask_overhead_2_best": best["dask-2proc"] / best["threads-2"] - 1,
+                "skipped": (f"1 -> 2 workers (dask processes) {speed:.2f}x; dask overhead vs threads "
+                            f"{100 * over2:+.1f}% (2 workers), {100 * over1:+.1f}% (1 worker); "
+                            f"{med['threads-1'] / POINTS:.2f} s a point; best rounds: "
+                            f"{best['dask-1proc'] / best['dask-2proc']:.2f}x, "
+                            f"{100 * (best['dask-2proc'] / best['threads-2'] - 1):+.1f}%; CPU seconds (this process + workers) "
+                            f"dask vs threads {100 * cpu_over[1]:+.1f}% (1 worker), {100 * cpu_over[2]:+.1f}% (2); "
+                            f"dask's fixed cost {1e3 * per_point:.1f} ms a point (16 tiny points: threads "
+                            f"{min(tiny_t['threads-2']):.3f} s, dask {min(tiny_t['dask-2proc']):.3f} s, best of 3), "
+                            f"{100 * per_point / (med['threads-1'] / POINTS):.1f}% of a point here; "
+                            f"datasets identical: {identical}; "
+                            f"median [min, max] of {len(times['threads-1'])} rounds: {spread}")})
+    return out
