@@ -54,7 +54,7 @@ def _err(loss_d, loss_s, sel):
 
 
 def tracking_error(data, name, kind, window=WINDOW):
-    """Mean over the save points with step in ``window`` of |log(E f_SDE / E f_discrete)|."""
+    """Mean over the save points with step in ``window`` of ``|log(E f_SDE / E f_discrete)|``."""
     k = data[f"{name}|k"]
     sel = (k >= window[0]) & (k <= window[1])
     return _err(data[f"{name}|disc|loss"], data[f"{name}|{kind}|loss"], sel)
