@@ -44,7 +44,7 @@ def compute(s):
     * ``rates``: ``(len(RATE_OMEGAS), 4)`` rows: the measured decay rate ``-log(E x^2)/T`` and its
       delta-method s.e., discrete then SDE (``dt = lr/8``);
     * ``tfloor``: ``(len(NUS), 2)`` stationary ``E f`` (time average over ``t >= 5``; mean, s.e.) under
-      Student-t noise of scale ``T_NU_SIGMA``, ``N = 2``, ``omega = 1``.
+      Student-t noise of scale ``T_NU_SIGMA``, ``N = 2``, ``omega = 1``, on the same quadratic from ``x0 = 0``.
     """
     out = {}
     lr = s["lr"]
