@@ -2,7 +2,7 @@
 t = k lr; its second-moment process tracks E g^2 including (grad f)^2) or Malladi et al.'s (arXiv
 2205.10287, t = k lr^2; drops (grad f)^2, exact only in the noise-dominated limit)? The paper states that
 its SDEs track better, especially away from the noise-dominated regime (recovered from its reviews);
-here it is measured on a quadratic started far from the minimum, where |grad f| is of the order of sigma."""
+here it is measured on a quadratic started far from the minimum, where ``|grad f|`` is of the order of sigma."""
 import numpy as np
 
 import sde
