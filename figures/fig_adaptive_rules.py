@@ -24,23 +24,47 @@ EPS0 = (0.0, 0.5)
 
 
 def lemma_cases():
+    """The four AdamW runs of panel (a): ``{label: (optimizer, batch B)}``.
+
+    The base is ``AdamW.from_rho(lr = 0.0025, rho = (2.5, 1), weight_decay = 1)`` at ``B = 1``; at
+    ``B = KAPPA = 4`` it is rescaled by ``theory.adaptive.apply_batch_rule`` under the derived
+    reading (``lr x sqrt(kappa)``, ``1 - beta_i x kappa``, ``wd x sqrt(kappa)``, ``eps / sqrt(kappa)``)
+    and the script reading (``1 - beta1`` kept, ``1 - beta2 x sqrt(kappa)``), or left as it is.
+    """
     base = O.AdamW.from_rho(0.0025, 2.5, 1.0, weight_decay=1.0)
     return {LEMMA[0]: (base, 1), LEMMA[1]: (TA.apply_batch_rule(base, KAPPA, "derived"), KAPPA),
             LEMMA[2]: (TA.apply_batch_rule(base, KAPPA, "script"), KAPPA), LEMMA[3]: (base, KAPPA)}
 
 
 def lemma_theory(name):
+    """Theory's stationary loss of the run ``name`` (a key of ``lemma_cases``) on ``f = x^2/2``.
+
+    ``E f = Var X / 2`` with AdamW's stationary variance
+    ``(lr/2) rho1/(rho1 + theta) (lam/sigma + theta)^-1`` (``theory.closed_forms.adamw_stationary_variance``,
+    arXiv 2411.15958; derived here from its SDE), at ``lam = 1``, per-step noise
+    ``sigma = 1/sqrt(B)``, ``rho1 = (1 - beta1)/lr`` and ``theta`` the weight decay.
+    """
     opt, B = lemma_cases()[name]
     rho1 = (1 - opt.betas[0]) / opt.lr
     return 0.5 * CF.adamw_stationary_variance(opt.lr, 1.0, 1.0 / math.sqrt(B), rho1, opt.weight_decay)
 
 
 def settings(quick):
+    """The settings of this figure (``quick``: fewer paths, for tests and ``--quick``)."""
     return {"paths": 512 if quick else 2048, "sqrt_paths": 2048 if quick else 8192, "t_end": 20.0, "after": 5.0,
             "seed": 0}
 
 
 def compute(s):
+    """Run this figure's simulations for settings ``s``: a dict of arrays (cached by ``figures.cache``).
+
+    (a) ``lemma|<label>|{samples, mean, floor}``: discrete AdamW on ``f = x^2/2`` under Gaussian noise
+    of per-sample sd 1 averaged over ``B``, ``E f`` against samples ``k B``, and its time average over
+    ``t = k lr`` in ``[after, t_end]`` (mean, s.e.); (b) ``sqrt|<tag>|{mean, se}``: discrete RMSprop at
+    ``t = k lr^2`` in ``SQRT_T`` for the base (``lr, B = 1``), the square-root rule (``2 lr, B = 4``,
+    ``c2 = (1 - alpha)/lr^2`` kept) and no rescaling; (c) ``malladi_adam``: ``(len(EPS0), 2)`` time
+    averages (mean, s.e.) of ``X^2`` under Malladi et al.'s Adam SDE (kind ``"malladi"``, Euler-Maruyama).
+    """
     out = {}
     f = L.DiagonalQuadratic([1.0])
     for i, (name, (opt, B)) in enumerate(lemma_cases().items()):
@@ -71,6 +95,7 @@ def compute(s):
 
 
 def plot(data, s):
+    """Draw the figure from ``compute``'s arrays and the settings ``s``; returns the matplotlib figure."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
@@ -109,6 +134,8 @@ def plot(data, s):
 
 
 def caption(s):
+    """The caption under the figure for settings ``s``: the settings chosen here for each panel and
+    where the floors and variances come from."""
     return ("Settings chosen here: (a) f = x^2/2, sigma = 1 per sample, AdamW rho = (2.5, 1), wd = 1, lr = 0.0025 (small, so that the O(lr) terms the stationary law neglects stay below the Monte Carlo error), "
             f"t in [{s['after']:g}, {s['t_end']:g}] for the floors, {s['paths']} paths; (b) f = x^2/2, per-sample sigma = "
             f"{SQRT_SIGMA:g}, base lr = {SQRT_LR}, c2 = (1 - alpha)/lr^2 = 1, v0 = sigma^2/B, {s['sqrt_paths']} paths; "

@@ -2,7 +2,7 @@
 t = k lr; its second-moment process tracks E g^2 including (grad f)^2) or Malladi et al.'s (arXiv
 2205.10287, t = k lr^2; drops (grad f)^2, exact only in the noise-dominated limit)? The paper states that
 its SDEs track better, especially away from the noise-dominated regime (recovered from its reviews);
-here it is measured on a quadratic started far from the minimum, where |grad f| is of the order of sigma."""
+here it is measured on a quadratic started far from the minimum, where ``|grad f|`` is of the order of sigma."""
 import numpy as np
 
 import sde
@@ -17,15 +17,25 @@ WINDOW = (10, 300)  # the transient, |grad f| of the order of sigma; both SDEs s
 
 
 def cases(s):
+    """The two optimizers compared, at ``lr = s["lr"]``: ``{"Adam": Adam.from_rho(lr, (10, 1)),
+    "RMSprop": RMSprop.from_rho(lr, 1, v0 = 1)}`` (``beta = 1 - rho lr``; ``eps = 1e-8``)."""
     lr = s["lr"]
     return {"Adam": O.Adam.from_rho(lr, 10.0, 1.0, eps=1e-8), "RMSprop": O.RMSprop.from_rho(lr, 1.0, v0=1.0, eps=1e-8)}
 
 
 def settings(quick):
+    """The settings of this figure (``quick``: fewer paths, for tests and ``--quick``)."""
     return {"paths": 1024 if quick else 8192, "lr": 0.01, "steps": 600, "x0": 1.0, "seed": 0}
 
 
 def compute(s):
+    """Run this figure's simulations for settings ``s``: a dict of arrays (cached by ``figures.cache``).
+
+    For each of ``cases(s)``, ``sde.compare`` on ``f = (x^T diag(H) x)/2`` under Gaussian noise of
+    sd ``SIG``, saved every 10 steps: ``<name>|k`` (the steps) and, for ``disc`` and each SDE kind in
+    ``KINDS``, ``<name>|<tag>|{mean, se}`` (``E f``), ``loss`` (``(saves, paths)``, for batch-means
+    errors) and ``diverged`` (the count of diverged paths).
+    """
     out = {}
     save = np.arange(0, s["steps"] + 1, 10)
     for i, (name, opt) in enumerate(cases(s).items()):
@@ -44,7 +54,7 @@ def _err(loss_d, loss_s, sel):
 
 
 def tracking_error(data, name, kind, window=WINDOW):
-    """Mean over the save points with step in ``window`` of |log(E f_SDE / E f_discrete)|."""
+    """Mean over the save points with step in ``window`` of ``|log(E f_SDE / E f_discrete)|``."""
     k = data[f"{name}|k"]
     sel = (k >= window[0]) & (k <= window[1])
     return _err(data[f"{name}|disc|loss"], data[f"{name}|{kind}|loss"], sel)
@@ -63,6 +73,7 @@ def tracking_advantage(data, name, window=WINDOW, batches=16):
 
 
 def plot(data, s):
+    """Draw the figure from ``compute``'s arrays and the settings ``s``; returns the matplotlib figure."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
@@ -85,6 +96,8 @@ def plot(data, s):
 
 
 def caption(s):
+    """The caption under the figure for settings ``s``: the settings chosen here and the definition of
+    the tracking error."""
     return (f"Settings chosen here: H = diag(1, 4), Gaussian sigma = (0.5, 2), x0 = {s['x0']}, lr = {s['lr']}; Adam with "
             "rho = (10, 1) (beta = 1 - rho lr), RMSprop with rho = 1 and v0 = 1, eps = 1e-8; "
             f"{s['paths']} paths; both SDEs integrated with Euler-Maruyama at one step per iteration. Error: mean of "

@@ -38,11 +38,19 @@ def theory_loss(name, s, t):
 
 
 def settings(quick):
+    """The settings of this figure (``quick``: fewer paths, for tests and ``--quick``)."""
     return {"paths": 512 if quick else 2048, "lr": 0.01, "sigma": 1.0, "x0": 1.0, "t_end": 16.0, "after": 6.0,
             "seed": 0}
 
 
 def compute(s):
+    """Run this figure's simulations for settings ``s``: a dict of arrays (cached by ``figures.cache``).
+
+    For each route of ``routes(s)``: the discrete run on ``f = (x^T diag(H) x)/2`` under Gaussian noise
+    of per-sample sd ``sigma`` averaged over the route's batch, saved at 41 SDE times ``t = k lr`` in
+    ``[0, t_end]`` (the ``lr`` route runs ``1 + omega`` times the iterations): ``<route>|{t, mean, se}``
+    (``E f``) and ``<route>|floor``, the time average over ``t >= after`` (mean, s.e.).
+    """
     out = {}
     t_save = np.linspace(0, s["t_end"], 41)
     for i, (name, (opt, B, n, lr)) in enumerate(routes(s).items()):
@@ -55,6 +63,8 @@ def compute(s):
 
 
 def plot(data, s):
+    """Draw the figure from ``compute``'s arrays and the settings ``s``; returns the matplotlib figure
+    (each route's ``E f`` with its 95% band beside ``theory_loss``, the exact discrete recursion)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.4))
@@ -73,6 +83,8 @@ def plot(data, s):
 
 
 def caption(s):
+    """The caption under the figure for settings ``s``: the settings chosen here, the source of the
+    reference lines, and which term each route restores."""
     return (f"Settings chosen here: H = diag(1, 2, 4), Gaussian sigma = {s['sigma']} per sample (batch B divides it "
             f"by sqrt B), {AGENTS} agents, Bernoulli compressors p = 1/4 (omega = 3), lr = {s['lr']}, x0 = {s['x0']}, "
             f"{s['paths']} paths; stationary levels averaged over t >= {s['after']:g}. Lines: the exact second-moment "

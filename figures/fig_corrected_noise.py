@@ -34,10 +34,14 @@ WEAK_LAM, WEAK_X0 = 2.0, 1.0
 
 
 def opt(eta, schedule=None):
+    """DCSGD with step ``eta``, ``AGENTS = 2`` agents, Bernoulli(``P_KEEP``) compressors
+    (``omega = 1/P_KEEP - 1``) and the optional ``schedule``: the method of every panel but (c)."""
     return O.DCSGD(lr=eta, agents=AGENTS, compressor=C.Bernoulli(P_KEEP), schedule=schedule)
 
 
 def settings(quick):
+    """The settings of this figure (``quick``: shorter runs, fewer paths and a coarser Euler-Maruyama
+    ``dt``, for tests and ``--quick``)."""
     # Euler-Maruyama's bias shrinks with dt, the standard error with sqrt(paths): both settings keep
     # bias / s.e. about 0.3 at eta lambda = 0.25 (the worst case; em_stationary gives it exactly)
     return {"t_end": 40.0 if quick else 60.0, "paths": 1024 if quick else 4096, "dt": 0.005 if quick else 0.0025,
@@ -45,6 +49,15 @@ def settings(quick):
 
 
 def compute(s):
+    """Run this figure's simulations for settings ``s``: a dict of arrays (cached by ``figures.cache``).
+
+    (a) ``<eta>|{discrete, corrected, classic}``: stationary ``E x^2 = 2 E f / lambda`` (time average
+    over ``t >= burn``; mean, s.e.) of discrete DCSGD and of its corrected and classic SDEs
+    (Euler-Maruyama, ``refine = eta/dt``) for each ``eta`` in ``ETAS``, from ``x0 = 0``;
+    (b) ``sched|k`` and ``sched|{discrete, corrected}|{mean, se, phase}``: ``E x_k^2`` under the step
+    schedule ``GAMMA^floor(k/EVERY)`` and, per phase, the average over its second half (mean, s.e.).
+    Panel (c) is exact (``theory.l0l1``) and computed in ``plot``.
+    """
     f = L.DiagonalQuadratic([LAM])
     nz = N.Gaussian(SIGMA)
     out = {"etas": np.array(ETAS)}
@@ -89,10 +102,13 @@ def em_stationary(kind, eta, dt, s=1.0):
 
 
 def schedule_factors():
+    """The schedule factors ``s_k = GAMMA^floor(k / EVERY)``, ``k = 0 .. EVERY PHASES - 1``, of panel (b)
+    (the factors ``theory.l0l1.parabola_second_moment_path`` takes)."""
     return np.array([GAMMA ** (k // EVERY) for k in range(EVERY * PHASES)])
 
 
 def plot(data, s):
+    """Draw the figure from ``compute``'s arrays and the settings ``s``; returns the matplotlib figure."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
@@ -142,6 +158,7 @@ def plot(data, s):
 
 
 def caption(s):
+    """The caption under the figure for settings ``s``: the settings chosen here for each panel."""
     return (f"Settings chosen here: lambda = {LAM:g}, sigma = {SIGMA:g}, N = {AGENTS}, Bernoulli keep probability {P_KEEP:g} "
             f"(omega = {OMEGA:g}), x0 = 0, (a) t = {s['t_end']:g} with the time average over t >= {s['burn']:g}, "
             f"{s['paths']} paths, Euler-Maruyama dt = {s['dt']:g}; (b) eta = {SCHED_ETA:g}, {PHASES} phases of {EVERY} "

@@ -27,11 +27,25 @@ T_NU_SIGMA, T_NU_AGENTS, T_NU_OMEGA = 0.5, 2, 1.0
 
 
 def settings(quick):
+    """The settings of this figure (``quick``: fewer paths and shorter floor runs, for tests and ``--quick``)."""
     return {"paths": 1024 if quick else 8192, "ceil_paths": 4096 if quick else 16384, "lr": 0.01,
             "floor_paths": 256 if quick else 1024, "floor_steps": 2000 if quick else 4000, "seed": 0}
 
 
 def compute(s):
+    """Run this figure's simulations for settings ``s``: a dict of arrays (cached by ``figures.cache``).
+
+    * ``v5|{disc, sde}|{t, mean, se}``: ``E f`` of DCSGD (``N = 4``, Bernoulli ``omega = OM4``, Gaussian
+      sd ``SIG4`` per agent) on ``f = (x^T diag(H3) x)/2`` from ``X0``, 600 steps, and of its SDE by
+      Euler-Maruyama at ``dt = lr/4``, at the same save points;
+    * ``ceil``: ``(len(CEIL_LRS), 4)`` rows ``[mean, se]`` of ``E x_K^2`` (discrete, ``K = CEIL_K``
+      steps, no noise, ``omega = 7``) then ``[mean, se]`` of ``E X^2`` after one iteration of the SDE
+      (``CEIL_REFINE`` Euler-Maruyama steps), from ``x0 = 1``;
+    * ``rates``: ``(len(RATE_OMEGAS), 4)`` rows: the measured decay rate ``-log(E x^2)/T`` and its
+      delta-method s.e., discrete then SDE (``dt = lr/8``);
+    * ``tfloor``: ``(len(NUS), 2)`` stationary ``E f`` (time average over ``t >= 5``; mean, s.e.) under
+      Student-t noise of scale ``T_NU_SIGMA``, ``N = 2``, ``omega = 1``, on the same quadratic from ``x0 = 0``.
+    """
     out = {}
     lr = s["lr"]
     opt = O.DCSGD(lr=lr, agents=4, compressor=C.Bernoulli(tuple(1 / (1 + OM4))))
@@ -99,6 +113,8 @@ def theory(s):
 
 
 def plot(data, s):
+    """Draw the figure from ``compute``'s arrays and the settings ``s`` beside ``theory(s)``; returns the
+    matplotlib figure."""
     import matplotlib.pyplot as plt
 
     th = theory(s)
@@ -158,6 +174,8 @@ def plot(data, s):
 
 
 def caption(s):
+    """The caption under the figure for settings ``s``: the settings chosen here for each panel and what
+    the exact lines are (including why the SDE is integrated below ``dt = lr``)."""
     return (f"Settings chosen here: (a) H = diag(1, 2, 4), N = 4, sigma = (0.5, 1, 2, 1.5), Bernoulli omega = (1, 3, 0, 7), "
             f"x0 = (2, -1.5, 1), lr = {s['lr']}, {s['paths']} paths; (b, c) f = x^2/2, one agent, no noise, "
             f"{s['ceil_paths']} paths; (d) N = 2, omega = 1, Student-t scale 0.5, {s['floor_paths']} paths. Lines: exact "

@@ -28,10 +28,19 @@ METHODS = ("constant", "1/sqrt(k+1)", "Thm 4.2 normalised", "plain normalised")
 
 
 def omega(k):
+    """rand-k's compression variance ``omega = d/k - 1`` at ``d = D``."""
     return D / k - 1.0
 
 
 def optimizer(method, k):
+    """The optimizer of step rule ``method`` (one of ``METHODS``) with rand-``k`` compressors, ``N = AGENTS``.
+
+    ``"constant"``: DCSGD at ``lr = LR``; ``"1/sqrt(k+1)"``: DCSGD with ``lr / sqrt(k+1)``;
+    ``"Thm 4.2 normalised"``: DCSGD at ``lr = 1`` under ``GradNormalized.theorem_4_2`` (step
+    ``2 eps / (a + b ||g_k||)`` with ``a``, ``b`` from ``(L0, L1) = (3, 3)``, ``omega(k)`` and ``sigma1``;
+    derived from arXiv 2506.00181 Thm 4.2, Eq. 15); ``"plain normalised"``: ``NormalizedSGD`` at
+    ``lr = LR`` (E2's baseline, its form unsure). Any other ``method`` raises ``ValueError``.
+    """
     comp = C.RandK(k)
     if method == "constant":
         return O.DCSGD(lr=LR, agents=AGENTS, compressor=comp)
@@ -46,10 +55,20 @@ def optimizer(method, k):
 
 
 def settings(quick):
+    """The settings of this figure (``quick``: fewer steps and paths, for tests and ``--quick``)."""
     return {"steps": 2000 if quick else 8000, "paths": 256 if quick else 1024, "seed": 0}
 
 
 def compute(s):
+    """Run this figure's simulations for settings ``s``: a dict of arrays (cached by ``figures.cache``).
+
+    ``omegas``, and for each ``omega`` and step rule (key ``"<omega>|<method>"``) on the quartic
+    ``f = sum x^4/4`` (``d = D``) under affine-variance noise ``N(0, sigma1^2 ||grad f||^2 I)``:
+    ``|k`` (saved steps), ``|q`` (the 10/50/90% loss quantiles, diverged paths as ``+inf``),
+    ``|diverged`` (the count, ``f > BLOWUP`` or non-finite), ``|final`` and ``|mid`` (per-path loss at
+    the last and the middle save point, diverged ``= inf``) and ``|g2`` (mean and s.e. of
+    ``||grad f||^2`` over surviving paths).
+    """
     f = L.Quartic(D)
     nz = N.AffineVariance(sigma0=0.0, sigma1=SIGMA1)
     data = {"omegas": np.array([omega(k) for k in KS])}
@@ -71,6 +90,7 @@ def compute(s):
 
 
 def plot(data, s):
+    """Draw the figure from ``compute``'s arrays and the settings ``s``; returns the matplotlib figure."""
     import matplotlib.pyplot as plt
 
     om = data["omegas"]
@@ -107,6 +127,8 @@ def plot(data, s):
 
 
 def caption(s):
+    """The caption under the figure for settings ``s``: the settings chosen here (the paper's MLP and values
+    are not recovered)."""
     return (f"Settings chosen here (the paper's MLP and values are not recovered): f = sum x^4/4 (d = {D}, (L0, L1) = "
             f"(3, 3)), x0 = {X0}, N = {AGENTS}, Z ~ N(0, {SIGMA1:g}^2 ||grad f||^2 I) per agent, rand-k with k = "
             f"{', '.join(map(str, KS))}; lr = {LR} for the constant, 1/sqrt(k+1) and plain normalised rules; the "

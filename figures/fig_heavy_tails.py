@@ -27,6 +27,11 @@ NORMALISED = "DCSGD, normalised (Thm 4.2 constants of the Gaussian panel)"
 
 
 def methods_for():
+    """The three compared methods by legend label, ``N = AGENTS`` agents, all with ``1/sqrt(k+1)``:
+    DCSGD (rand-1, ``lr = 0.05``), DCSGD at ``lr = 1`` under ``GradNormalized.theorem_4_2``
+    (arXiv 2506.00181 Thm 4.2 with ``(L0, L1) = (3, 3)``, ``omega = D - 1`` and the Gaussian panel's
+    noise as affine variance, ``sigma0 = GAUSS_SIGMA``, ``sigma1 = 0``; the same rule is used under
+    Cauchy noise, outside the theorem) and DSignSGD (``lr = 0.05``)."""
     # the Gaussian panel's noise as affine variance: sigma0 = its standard deviation, sigma1 = 0
     norm = S.GradNormalized.theorem_4_2(L0=3.0, L1=3.0, d=D, agents=AGENTS, omega=D - 1.0, sigma0=GAUSS_SIGMA,
                                         sigma1=0.0, base=S.InvSqrt())

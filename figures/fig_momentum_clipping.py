@@ -24,6 +24,8 @@ NUS = (1.0, 1.5, 2.0, 3.0, 5.0, math.inf)
 
 
 def settings(quick):
+    """The settings of this figure (``quick``: fewer step sizes, ``nu`` values and paths, for tests and
+    ``--quick``)."""
     return {"mu": MU, "lrs": [0.05, 0.1, 0.2, 0.4] if not quick else [0.05, 0.2], "sgdm_steps": 2000,
             "paths": 512 if quick else 4096, "clip": 1.0, "clip_lr": 0.05, "clip_t_end": 40.0, "clip_after": 10.0,
             "nus": list(NUS) if not quick else [1.0, 1.5, 3.0], "refine": 8, "seed": 0}
@@ -37,6 +39,19 @@ def _time_average_exact(run, after, A, B, first=None):
 
 
 def compute(s):
+    """Run this figure's simulations for settings ``s``: a dict of arrays (cached by ``figures.cache``).
+
+    (a) per ``lr`` in ``s["lrs"]``, SGDM (``momentum = mu``) on ``f = x^2/2`` under Gaussian noise of
+    sd 1 from ``x0 = 0``: ``h`` (the heavy-ball step ``lr/(1 - mu)``), ``disc`` and ``sde`` (time
+    averages of ``x^2`` over the second half, mean and s.e.; the SDE of ``sde.momentum`` with
+    ``refine``), ``exact_disc`` and ``exact_scheme`` (the same finite-horizon averages from the exact
+    moments of the discrete chain, torch's first step included, and of the Euler-Maruyama scheme),
+    ``sde_var`` (the SDE's stationary ``Var X = h sigma^2/2``, continuous Lyapunov equation);
+    (b) per ``nu`` in ``s["nus"]`` (``inf``: Gaussian), ClippedSGD under Student-t noise of scale 1:
+    ``clip_disc`` (time average of ``x^2`` over ``t >= clip_after``; mean, s.e.), ``clip_sde`` (the
+    clipped SDE's stationary ``Var X``, Fokker-Planck quadrature) and ``clip_eps`` (the stated
+    first-order model-error scale ``kappa lr / 2``). All derived here.
+    """
     f = L.DiagonalQuadratic([1.0])
     out = {"h": [], "disc": [], "sde": [], "exact_disc": [], "exact_scheme": [], "sde_var": []}
     for i, lr in enumerate(s["lrs"]):
@@ -69,6 +84,7 @@ def compute(s):
 
 
 def plot(data, s):
+    """Draw the figure from ``compute``'s arrays and the settings ``s``; returns the matplotlib figure."""
     import matplotlib.pyplot as plt
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -107,6 +123,8 @@ def plot(data, s):
 
 
 def caption(s):
+    """The caption under the figure for settings ``s``: the settings chosen here and where each reference
+    value comes from."""
     return (f"Settings chosen here. (a) SGDM (torch form) with mu = {s['mu']:g}, lr in {s['lrs']}, {s['sgdm_steps']} "
             f"steps from x0 = 0, time average over the second half, {s['paths']} paths; SDE of sde.momentum (derived "
             f"here), semi-implicit Euler-Maruyama with refine {s['refine']}. Exact law: AR(2) moments / discrete Lyapunov "

@@ -33,6 +33,8 @@ def cases():
 
 
 def settings(quick):
+    """The settings of this figure (``quick``: fewer paths, for tests and ``--quick``); the SDEs are
+    integrated at ``dt = lr / refine``."""
     # refine: the SDE is integrated at dt = lr / refine. At dt = lr the Euler-Maruyama chain of the SGD and
     # DCSGD SDEs has exactly the discrete method's first two moments on a quadratic (agreement by
     # construction), so the comparison uses a finer step.

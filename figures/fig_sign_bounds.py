@@ -19,10 +19,19 @@ LAM, X0_3, AGENTS = 1.0, 0.2, 2
 
 
 def settings(quick):
+    """The settings of this figure (``quick``: fewer paths, for tests and ``--quick``)."""
     return {"paths": 2048 if quick else 16384, "lr": 0.01, "t3": 3.0, "seed": 0}
 
 
 def compute(s):
+    """Run this figure's simulations for settings ``s``: a dict of arrays (cached by ``figures.cache``).
+
+    (a) ``p1|{t, sde}``: one path of SignSGD's phase-1 model (kind ``"phase1"``, the SignGD ODE) on
+    ``f = x^2/2`` from ``x0 = 3``; ``p1|{t2, signgd2}``: noiseless discrete SignGD (``lr/10``) on
+    ``diag(1, 4)`` from ``(3, 2)``; (b, c) ``p3|t`` and ``p3|{disc, sde}|{mean, se}`` (``E f``) and
+    ``p3|x|{mean, se}`` (``E x``): DSignSGD (``N = AGENTS``, Gaussian sd ``SIG`` per agent) on
+    ``f = LAM x^2/2`` from ``X0_3``, inside phase 3, and its phase-3 SDE (kind ``"phase3"``).
+    """
     out = {}
     lr = s["lr"]
     f1 = L.DiagonalQuadratic([1.0])
@@ -47,10 +56,23 @@ def compute(s):
 
 
 def sigma_h():
+    """``sigma_H = 1 / mean_i(1/sigma_i)``, the harmonic mean of the agents' noise scales ``SIG``
+    (``16/15`` here)."""
     return float(1 / np.mean(1 / SIG))
 
 
 def theory(data, s):
+    """The bounds and exact values each panel is held to (derived here, ``theory.adaptive``,
+    ``theory.closed_forms``):
+
+    * ``p1``, ``p1_2d``: the phase-1 bound ``(sqrt(f0) - sqrt(mu/2) t)_+^2`` with ``mu = 1`` and
+      ``f0 = 4.5`` (1-D) or ``4.5 + 8`` (``diag(1, 4)`` from ``(3, 2)``);
+    * ``p3_bound``: the phase-3 PL bound ``f0 e^{-2 mu c t/sigma_H} + (1 - e^{-2 mu c t/sigma_H})
+      lr L d sigma_H / (4 mu c N)`` with ``mu = L = LAM``, ``d = 1``, ``c = sqrt(2/pi)``;
+    * ``p3_em``: ``LAM/2 (mean^2 + var)`` of the Euler-Maruyama chain (step ``lr``) of the linearised
+      SDE ``dX = -a X dt + sqrt(q) dW``, ``a = c LAM / sigma_H``, ``q = lr / N``;
+    * ``p3_mean``: the OU mean ``exp(-c LAM t / sigma_H) X0_3``.
+    """
     t3 = data["p3|t"]
     sh, lr = sigma_h(), s["lr"]
     a, q = slope(np.inf) * LAM / sh, lr / AGENTS
@@ -61,6 +83,8 @@ def theory(data, s):
 
 
 def plot(data, s):
+    """Draw the figure from ``compute``'s arrays and the settings ``s`` beside ``theory``; returns the
+    matplotlib figure."""
     import matplotlib.pyplot as plt
 
     th = theory(data, s)
@@ -100,6 +124,7 @@ def plot(data, s):
 
 
 def caption(s):
+    """The caption under the figure for settings ``s``: the settings chosen here for each panel."""
     return (f"Settings chosen here: (a) x0 = 3 (1-D, lr = {s['lr']}) and x0 = (3, 2) on diag(1, 4) (SignGD, lr = "
             f"{s['lr'] / 10:g}); (b, c) f = x^2/2, {AGENTS} agents with sigma = (0.8, 1.6) (sigma_H = 16/15), x0 = "
             f"{X0_3} so |Y| < 1/2 throughout, lr = {s['lr']}, {s['paths']} paths. Bounds: theory (derived).")

@@ -26,10 +26,19 @@ def lr_for(sigma):
 
 
 def settings(quick):
+    """The settings of this figure (``quick``: fewer steps and paths, for tests and ``--quick``)."""
     return {"steps": 2000 if quick else 8000, "paths": 256 if quick else 512, "seed": 0}
 
 
 def compute(s):
+    """Run this figure's simulations for settings ``s``: a dict of arrays (cached by ``figures.cache``).
+
+    ``sigmas``, and for each scale ``sigma`` and schedule (key ``"<sigma>|<schedule>"``): DSignSGD
+    (``N = AGENTS``, base step ``lr_for(sigma)``) on ``f = sum cosh(x_j)`` under Student-t ``nu = NU``
+    noise, about 200 save points: ``|k``, ``|mean``, ``|se`` (``E f``), ``|diverged`` (the count),
+    and per-path loss averages over save-point windows for the plateau test: ``|w2`` (from 1/2 to 3/4
+    of the run), ``|w3`` (the last quarter), ``|q1`` (the point at 1/4) and ``|fin`` (the last point).
+    """
     f = L.SumCosh(D)
     data = {"sigmas": np.array(SIGMAS)}
     for sg in SIGMAS:
@@ -51,6 +60,7 @@ def compute(s):
 
 
 def plot(data, s):
+    """Draw the figure from ``compute``'s arrays and the settings ``s``; returns the matplotlib figure."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(SIGMAS), figsize=(12, 4), sharey=True)
@@ -72,6 +82,8 @@ def plot(data, s):
 
 
 def caption(s):
+    """The caption under the figure for settings ``s``: the settings chosen here and the candidate
+    (unsure) constants of the Theorem-4.3 ceiling."""
     return (f"Settings chosen here: f = sum cosh(x_j) (d = {D}), x0 = {X0}, N = {AGENTS} agents, Student-t nu = 1 noise "
             f"of scale sigma in {SIGMAS} per coordinate, base step 0.9 x the Theorem-4.3 ceiling with candidate "
             f"constants ell_1 = 1/2, M_1 = 2/pi and sigma_H1 = sigma (unsure); {s['steps']} steps, {s['paths']} paths.")

@@ -158,4 +158,6 @@ class HeavyBall(_MomentumBase):
 
     @property
     def effective_lr(self) -> float:
+        """``lr``: heavy ball in the EMA form is its own heavy-ball step (``SGDM.effective_lr`` is
+        ``lr (1 - dampening)/(1 - momentum)``, the step of its equivalent form)."""
         return self.lr

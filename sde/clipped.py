@@ -206,6 +206,17 @@ def noise_law(noise) -> tuple[int, float]:
 
 
 def build(landscape, optimizer, noise, kind: str) -> SDEModel:
+    """The ``SDEModel`` of ClippedSGD (``d = 1``) or CoordinateClippedSGD (any ``d``), kind ``"classic"``
+    (the family ``"clipped"``).
+
+    ``dX = -s m_c(X) dt + s sqrt(lr v_c(X)) dW`` with ``m_c``, ``v_c`` the mean and variance of the
+    clipped oracle, coordinate by coordinate (``clip_moments``, closed forms for Gaussian and
+    Student-t noise); diagonal Euler-Maruyama step, time per iteration ``lr``. DERIVED here
+    (first-order SME of the clipped oracle, Li-Tai-E construction, arXiv 1511.06251).
+
+    A ``ValueError`` names what has no model here: norm clipping with ``d > 1``, several agents
+    or a compressor, noise that is neither Gaussian nor Student-t, and ``sigma = 0``.
+    """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)} for ClippedSGD, got {kind!r}")
     coordinate = isinstance(optimizer, CoordinateClippedSGD)

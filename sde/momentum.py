@@ -118,6 +118,19 @@ def _sqrtm_psd(S):
 
 
 def build(landscape, optimizer, noise, kind: str) -> SDEModel:
+    """The ``SDEModel`` of SGDM or HeavyBall of kind ``"classic"`` (the family ``"momentum"``).
+
+    State ``[X, M]`` (``M_0 = 0``), time ``t = k lr``:
+    ``dM = rho (G - M) dt + rho sqrt(lr) Sigma^(1/2) dW``,
+    ``dX = -s (kappa1 M + kappa0 G) dt - s kappa0 sqrt(lr) Sigma^(1/2) dW`` with
+    ``G = grad f(X) + wd X``, ``(rho, kappa1, kappa0)`` from ``coefficients`` and ``Sigma`` the
+    agents' mean noise covariance over ``N`` (its square root diagonal, or a dense ``(d, d)``
+    ``sqrtm``). Semi-implicit Euler-Maruyama step (``M`` first, then ``X`` with the new ``M``).
+    DERIVED here by moment matching of the EMA chain (module docstring).
+
+    A ``ValueError`` names what has no model here: a compressor (the covariance would depend on
+    ``X``), affine-variance noise, and noise of infinite covariance (Student-t with ``nu <= 2``).
+    """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)} for SGDM / HeavyBall, got {kind!r}")
     if not isinstance(optimizer.compressor, C.Identity):
