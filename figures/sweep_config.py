@@ -129,6 +129,7 @@ class Config:
         self.base, self.grid, self.sweep, self.source, self._lines = base, grid, sweep, source, lines
 
     def line(self, path) -> int | None:
+        """The line of the TOML file that sets the key ``path`` (a dotted key such as ``grid.optimizer.lr``), or ``None``."""
         return _find_line(self._lines, path)
 
 
@@ -191,6 +192,7 @@ def loads(text: str, source: str = "<config>") -> Config:
 
 
 def load(path) -> Config:
+    """Read and check the sweep configuration in the TOML file ``path`` (``loads`` on its text); errors name the file, line and key."""
     path = Path(path)
     try:
         text = path.read_text()

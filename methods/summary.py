@@ -25,10 +25,12 @@ from .run import Run
 
 
 def is_run(obj) -> bool:
+    """Whether ``obj`` is a ``methods.Run`` (or quacks like one: ``t``, ``step``, ``diverged_at``, ``time_average``)."""
     return isinstance(obj, Run) or all(hasattr(obj, a) for a in ("t", "step", "diverged_at", "time_average"))
 
 
 def is_comparison(obj) -> bool:
+    """Whether ``obj`` is an ``sde.Comparison`` (duck-typed: a ``discrete`` run and a dict of SDE runs; ``methods`` never imports ``sde``)."""
     return hasattr(obj, "discrete") and isinstance(getattr(obj, "sde", None), dict) and is_run(obj.discrete)
 
 

@@ -91,6 +91,7 @@ def source_hash() -> str:
 
 
 def package_version() -> str:
+    """The installed ``sde-workbench`` version (recorded in every sweeps attributes), or ``"unknown"``."""
     try:
         from importlib.metadata import version
 
@@ -208,6 +209,7 @@ def _digest(obj) -> str:
 
 
 def default_cache_dir() -> Path:
+    """Where per-point results go by default: ``$SDE_WORKBENCH_CACHE/sde-workbench/sweeps`` (``.cache/`` in the working directory)."""
     return Path(os.environ.get("SDE_WORKBENCH_CACHE", ".cache")) / "sde-workbench" / "sweeps"
 
 
