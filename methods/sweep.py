@@ -91,7 +91,7 @@ def source_hash() -> str:
 
 
 def package_version() -> str:
-    """The installed ``sde-workbench`` version (recorded in every sweeps attributes), or ``"unknown"``."""
+    """The installed ``sde-workbench`` version (recorded in the attributes of every sweep), or ``"unknown"``."""
     try:
         from importlib.metadata import version
 
