@@ -448,6 +448,26 @@ def case_dcsgd_heavy(a):
     return _table("dcsgd-randk-8agents-t3", rows, paths, steps, d, a.repeat)
 
 
+def case_dcsgd_randk_sde(a):
+    """DCSGD with rand-k (k = d/4), 4 agents, Gaussian noise on a quadratic: its SDE (the classic
+    model, diffusion diagonal minus rank one) beside the discrete method, same run, at d in
+    {8, 64, 512}; 256 paths, 200 steps (fixed, the sizes of the issue's table). ``x engine`` of
+    the ``sde-workbench-sde`` row is the SDE's cost over the discrete method's."""
+    import sde
+
+    paths, steps, out = 256, 200, []
+    for d in (8, 64, 512):
+        f = L.DiagonalQuadratic(np.linspace(1.0, 4.0, d))
+        opt = O.DCSGD(lr=0.01, agents=4, compressor=C.RandK(d // 4))
+        nz = N.Gaussian(1.0)
+        m = sde.model(opt, f, nz)
+        rows = {"sde-workbench": lambda: simulate(f, opt, nz, x0=1.0, steps=steps, paths=paths, seed=0),
+                "sde-workbench-sde": lambda: sde.integrate(m, x0=1.0, t_end=steps * opt.lr, paths=paths, seed=0),
+                "rng-floor": lambda: rng_floor(paths, steps, d)}
+        out += _table(f"dcsgd-randk-sde d={d}", rows, paths, steps, d, a.repeat)
+    return out
+
+
 def case_scaling(a):
     """How time grows with paths, dimension and steps (SGD, Gaussian noise, quadratic)."""
     out = []
@@ -511,6 +531,7 @@ CASES = {
     "sign-sde-erf": case_sign_sde,
     "adam-peers": case_adam_peers,
     "dcsgd-heavy": case_dcsgd_heavy,
+    "dcsgd-randk-sde": case_dcsgd_randk_sde,
     "scaling": case_scaling,
     "latency": case_latency,
     "sweep": case_sweep,  # methods.sweep: 16 points on threads and dask processes, 1 and 2 workers

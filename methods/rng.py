@@ -21,7 +21,10 @@ return the new state): a loop that keeps it in registers never stores it between
   and a 53-bit signed uniform come from one 64-bit draw; the tail beyond ``r`` uses Marsaglia's
   exponential rejection, so the law is exact (to double rounding).
 * ``exponential``: ``-log(1 - U)``; ``gamma``: Marsaglia-Tsang (shape < 1 via ``U^(1/a)``);
-  ``student_t(nu)``: ``N / sqrt(2 G(nu/2) / nu)``.
+  ``student_t(nu)``: ``N / sqrt(2 G(nu/2) / nu)``; for ``nu = 1`` (Cauchy) the ratio of two
+  independent normals ``N1 / N2``, the same law (``2 G(1/2) = N2^2`` is chi-square with one
+  degree of freedom, and ``N1 / |N2|`` and ``N1 / N2`` are both standard Cauchy), at about two
+  normal draws instead of a gamma draw.
 """
 from __future__ import annotations
 
@@ -221,8 +224,14 @@ def gamma_t(st, a):
 
 @inline_kernel
 def student_t_t(st, nu):
-    """``T ~ t(nu)``, ``nu > 0``: ``N / sqrt(2 G(nu/2) / nu)``."""
+    """``T ~ t(nu)``, ``nu > 0``: ``N / sqrt(2 G(nu/2) / nu)``; ``nu = 1``: ``N1 / N2`` (standard
+    Cauchy, exact; a zero denominator, an event of probability zero, is redrawn)."""
     z, st = normal_t(st)
+    if nu == 1.0:
+        while True:
+            w, st = normal_t(st)
+            if w != 0.0:
+                return z / w, st
     g, st = gamma_t(st, 0.5 * nu)
     return z / math.sqrt(2.0 * g / nu), st
 

@@ -65,6 +65,7 @@ class SDEModel:
     formula: str                # the SDE, human readable
     y0_tail: np.ndarray = field(default_factory=lambda: np.zeros(0))  # initial auxiliary state
     driving_alpha: float = 2.0  # < 2: the step is driven by symmetric alpha-stable variates, not normals
+    diffusion: str = "diagonal"  # the diffusion's structure: additive, diagonal, diag+rank1, dense-constant, dense
 
     @property
     def d(self) -> int:

@@ -19,9 +19,12 @@ with ``S_i`` agent i's noise covariance (Gaussian ``sigma_i^2/B``, Student-t ``n
 ``sigma_i^2 nu/(nu-2)``, affine ``sigma0_i^2 + sigma1_i^2 ||grad f||^2``) and, writing
 ``M_i = grad f grad f^T + S_i``: identity ``0``; Bernoulli ``omega_i diag(M_i)``; rand-k
 ``omega_i [diag(M_i) - (M_i - diag(M_i)) / (d - 1)]`` (exact). Compressors may differ per
-agent (``omega_i``). Diagonal noise with identity or Bernoulli gives a diagonal diffusion
-(element-wise square root); otherwise the symmetric square root is taken by an
-eigendecomposition every step.
+agent (``omega_i``). Any factor ``G`` with ``G G^T = Sigma~`` gives the Euler-Maruyama
+increment the same law, so the diffusion is applied through its structure (``build`` chooses it;
+``SDEModel.diffusion`` records it): diagonal noise with identity or Bernoulli, element-wise square
+root; rand-k over diagonal noise, diagonal minus rank one, ``diag(D) - omega_bar/(d-1) g g^T``, by
+a closed-form factor in O(d); a constant full covariance, its Cholesky factor computed once; any
+other full ``Sigma~(X)``, a Cholesky factorisation every step (derived here).
 """
 from __future__ import annotations
 
@@ -149,33 +152,137 @@ def _additive_step_for(grad, hvp, coord_grad=None, curvature=False):
     return step
 
 
+# ---------------------------------------------------------------- the full diffusion, by structure
+# Any factor G with G G^T = Sigma~ gives the increment G sqrt(dt) z the law N(0, dt Sigma~), so
+# none of these takes a symmetric square root; each applies its factor in place (``out += G z``).
+
+
 @kernel
-def _diffuse_full(t, y, s, p, lp, z, work, out):
+def _diffuse_rank1(t, y, s, p, lp, z, work, out):
+    """Diagonal minus rank one, ``Sigma~ = diag(D) - c g g^T`` (rand-k over diagonal noise), in O(d).
+
+    p layout: ``[eta, N, c_kind, w, comp, b, c, a (d)]`` with ``D_j = a_j + b ||g||^2 + w g_j^2``.
+    With ``u = D^(-1/2) g``: ``Sigma~ = D^(1/2) (I - c u u^T) D^(1/2)`` and the factor
+    ``G = D^(1/2) (I + beta u u^T)``, ``beta = -c / (1 + sqrt(1 - c |u|^2))``, satisfies
+    ``G G^T = Sigma~`` (``2 beta + beta^2 |u|^2 = -c``; derived here). ``1 - c |u|^2 >= 0``
+    because ``Sigma~`` is a covariance: ``w = c d`` bounds each ``c g_j^2 / D_j`` by ``1/d``.
+    ``G z = sqrt(D) z + beta g (u . z)``: d normals, two passes."""
     d = out.shape[0]
     g = work[:d]
-    omega = p[3]
-    comp = p[4]
     gn2 = 0.0
     for j in range(d):
         gn2 += g[j] * g[j]
-    aff = p[5] * gn2
-    waff = p[6] * gn2
+    iso = p[5] * gn2
+    w = p[3]
+    c = p[6]
+    scale = s * math.sqrt(p[0] / p[1])
+    uz = 0.0
+    uu = 0.0
+    for j in range(d):
+        dj = p[_HEAD + j] + iso + w * g[j] * g[j]
+        if dj > 0.0:
+            r = math.sqrt(dj)
+            out[j] += scale * r * z[j]
+            uz += g[j] * z[j] / r
+            uu += g[j] * g[j] / dj
+    f = scale * uz * (-c / (1.0 + math.sqrt(max(1.0 - c * uu, 0.0))))
+    for j in range(d):
+        out[j] += f * g[j]
+
+
+@kernel
+def _diffuse_dense_constant(t, y, s, p, lp, z, work, out):
+    """A constant dense ``Sigma~ = F F^T`` (``GaussianCov`` without compression): ``out += scale F z``
+    with the factor ``F`` (``p[7:]``, row major) computed once per model, lower triangular
+    (Cholesky) when ``p[4] == 1``, O(d^2) per step. p layout: ``[eta, N, c_kind, 0, tri, 0, 0, F]``."""
+    d = out.shape[0]
+    scale = s * math.sqrt(p[0] / p[1])
+    tri = p[4] == 1.0
+    for a in range(d):
+        acc = 0.0
+        top = a + 1 if tri else d
+        row = _HEAD + a * d
+        for b in range(top):
+            acc += p[row + b] * z[b]
+        out[a] += scale * acc
+
+
+@inline_kernel
+def _full_sigma(p, g, d, a, b, gn2):
+    """Entry ``(a, b)`` of ``Sigma~`` in the dense layout ``[eta, N, c_kind, omega_bar, comp, b1, b2,
+    mean S_i (d*d), mean omega_i S_i (d*d)]``: ``mean_i S_i(x) + E(mean_i omega_i M_i)`` with
+    ``mean_i omega_i M_i = omega_bar g g^T + mean_i omega_i S_i(x)`` and ``E`` the compressor's map
+    (identity: 0; Bernoulli: the diagonal; rand-k: ``diag - off-diagonal / (d - 1)``)."""
+    S = p[_HEAD + a * d + b] + (p[5] * gn2 if a == b else 0.0)
+    wM = p[3] * g[a] * g[b] + p[_HEAD + d * d + a * d + b] + (p[6] * gn2 if a == b else 0.0)
+    comp = p[4]
+    if comp == 1.0:
+        extra = wM if a == b else 0.0
+    elif comp == 2.0:
+        extra = wM if a == b else -wM / (d - 1.0)
+    else:
+        extra = 0.0
+    return S + extra
+
+
+@kernel
+def _diffuse_cholesky(t, y, s, p, lp, z, work, out):
+    """The general state-dependent case: ``Sigma~(X)`` built in ``work[2d : 2d + d^2]`` and factored
+    in place by a Cholesky decomposition ``L L^T`` (O(d^3 / 6) per step, allocation-free, so the
+    chunk kernel compiles without NRT), then ``out += scale L z``. Positive semi-definite matrices
+    are handled: a pivot at or below ``4 d eps`` times its diagonal entry gives a zero column (for a
+    semi-definite matrix the whole Schur-complement column is then zero up to rounding)."""
+    d = out.shape[0]
+    g = work[:d]
+    A = work[2 * d:2 * d + d * d]
+    gn2 = 0.0
+    for j in range(d):
+        gn2 += g[j] * g[j]
+    for a in range(d):
+        for b in range(a + 1):
+            A[a * d + b] = _full_sigma(p, g, d, a, b, gn2)
+    tol = 4.0 * d * 2.220446049250313e-16
+    for j in range(d):
+        ajj = A[j * d + j]
+        v = ajj
+        for k in range(j):
+            v -= A[j * d + k] * A[j * d + k]
+        if v > tol * ajj and v > 0.0:
+            r = math.sqrt(v)
+            A[j * d + j] = r
+            for i in range(j + 1, d):
+                acc = A[i * d + j]
+                for k in range(j):
+                    acc -= A[i * d + k] * A[j * d + k]
+                A[i * d + j] = acc / r
+        else:
+            A[j * d + j] = 0.0
+            for i in range(j + 1, d):
+                A[i * d + j] = 0.0
+    scale = s * math.sqrt(p[0] / p[1])
+    for a in range(d):
+        acc = 0.0
+        for b in range(a + 1):
+            acc += A[a * d + b] * z[b]
+        out[a] += scale * acc
+
+
+@kernel
+def _diffuse_eigh(t, y, s, p, lp, z, work, out):
+    """Reference only (tests): the symmetric square root ``Q sqrt(w) Q^T`` of the dense layout's
+    ``Sigma~`` by an eigendecomposition every step (O(d^3), allocates: the chunk kernel falls back
+    to NRT). The diffusion every full case used before the structured ones; the same law."""
+    d = out.shape[0]
+    g = work[:d]
+    gn2 = 0.0
+    for j in range(d):
+        gn2 += g[j] * g[j]
     sig = np.empty((d, d))
     for a in range(d):
         for b in range(d):
-            S = p[_HEAD + a * d + b] + (aff if a == b else 0.0)
-            # mean_i omega_i M_i = omega_bar g g^T + mean_i omega_i S_i(x)
-            wM = omega * g[a] * g[b] + p[_HEAD + d * d + a * d + b] + (waff if a == b else 0.0)
-            if comp == 1.0:
-                extra = wM if a == b else 0.0
-            elif comp == 2.0:
-                extra = wM if a == b else -wM / (d - 1.0)
-            else:
-                extra = 0.0
-            sig[a, b] = S + extra
+            sig[a, b] = _full_sigma(p, g, d, a, b, gn2)
     w, Q = np.linalg.eigh(sig)
     scale = s * math.sqrt(p[0] / p[1])
-    # out += Q sqrt(w) Q^T z
     for k in range(d):
         qk = 0.0
         for b in range(d):
@@ -238,23 +345,58 @@ def _noise_covariance(noise, d, agents):
     return parts
 
 
+DIFFUSIONS = ("additive", "diagonal", "diag+rank1", "dense-constant", "dense")
+
+
+def _dense_factor(sigma):
+    """A factor ``F`` with ``F F^T = sigma`` (computed once per model): Cholesky, lower triangular;
+    for a singular (semi-definite) ``sigma`` the eigendecomposition's ``Q sqrt(w)``. Returns ``(F, tri)``."""
+    try:
+        return np.linalg.cholesky(sigma), True
+    except np.linalg.LinAlgError:
+        w, Q = np.linalg.eigh(sigma)
+        return Q * np.sqrt(np.maximum(w, 0.0)), False
+
+
+def _structure(ctype, omega_bar, S, B, d):
+    """The diffusion's structure, from the compressor's covariance form and the noise's parts."""
+    diag_noise = all(np.allclose(Si, np.diag(np.diag(Si))) for Si in S)
+    if diag_noise and ctype in (0, 1):
+        return "additive" if omega_bar == 0.0 and not np.any(B) else "diagonal"
+    if diag_noise and ctype == 2:
+        return "diagonal" if d == 1 else "diag+rank1"  # d = 1: rand-1 of 1 keeps everything, omega = 0
+    if omega_bar == 0.0 and not np.any(B):
+        return "dense-constant"
+    return "dense"
+
+
 def build(landscape, optimizer, noise, kind: str) -> SDEModel:
-    """The ``SDEModel`` of SGD, DSGD or DCSGD of kind ``kind`` (the family ``"sgd"``).
+    """The SDE model of an SGD-type method; its diffusion is applied through its structure
+    (``SDEModel.diffusion``, one of ``DIFFUSIONS``), chosen here:
 
-    ``dX = [-s grad f + c eta s^2 H grad f] dt + s sqrt(eta / N) Sigma~(X)^(1/2) dW`` with
-    ``c = 0`` (``"classic"``), ``-1/2`` (``"second_order"``) or ``+1/2`` (``"corrected"``),
-    and ``Sigma~`` the agents' mean covariance of the transmitted vector (the module
-    docstring); ``"levy"`` is the alpha-stable driven model of single-agent SGD. The step is
-    picked from the covariance's structure: additive diagonal noise (no compression, constant
-    covariance) the fused fast path, diagonal ``Sigma~`` (identity or Bernoulli with diagonal
-    noise) the diagonal Euler-Maruyama step, otherwise the full one with a symmetric square
-    root per step. Time per iteration ``lr``.
+    * ``additive``: constant diagonal (no compression or Bernoulli with omega = 0, constant diagonal noise);
+    * ``diagonal``: state-dependent diagonal (Bernoulli; affine variance), element-wise square root;
+    * ``diag+rank1``: rand-k over diagonal noise, ``diag(D(X)) - c g g^T`` with
+      ``c = omega_bar / (d - 1)``, applied in O(d) by a closed-form factor (``_diffuse_rank1``);
+    * ``dense-constant``: a constant full covariance (``GaussianCov``, no compression), a Cholesky
+      factor computed once per model, O(d^2) per step;
+    * ``dense``: any other full, state-dependent ``Sigma~(X)`` (``GaussianCov`` with a compressor):
+      a Cholesky factorisation every step in a work buffer, O(d^3 / 6).
 
-    Provenance: ``recovered`` without compression (``"corrected"``: with one agent only),
-    ``derived`` otherwise and for ``"levy"`` (``SDEModel.source`` says where each comes from). A ``ValueError`` names an unknown
-    ``kind``, a compressor without a closed-form covariance (only ``Identity``, ``Bernoulli``
-    and ``RandK`` have one) and noise of infinite covariance.
-    """
+    Every structure gives the increment the law ``N(0, dt s^2 eta / N Sigma~(X))``; the bits differ
+    from a symmetric square root's.
+
+    Provenance: ``unsure`` for the recalled single-agent constant-step SME and SME2, ``recovered`` for
+    the single-agent constant-step corrected SDE (arXiv 2506.00181 Eq. 27), ``derived`` otherwise and
+    for ``"levy"`` (``SDEModel.source`` says where each comes from). A ``ValueError`` names an unknown
+    ``kind``, a compressor without a closed-form covariance and noise of infinite covariance."""
+    return _build(landscape, optimizer, noise, kind)
+
+
+def _build(landscape, optimizer, noise, kind: str, diffusion: str | None = None) -> SDEModel:
+    """``build`` with the structure forced (tests): ``diffusion="dense"`` (the generic Cholesky
+    path) or ``"eigh"`` (the former symmetric square root, a reference kernel) for any
+    non-diagonal case; ``None`` chooses it."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)} for SGD-type methods, got {kind!r}")
     if kind == "levy":
@@ -272,30 +414,51 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     ctype = _FORMS[form[0]]
     om = np.zeros(agents) if ctype == 0 else np.asarray(form[1], dtype=float)
     omega = float(om.mean())
-    diagonal = ctype in (0, 1) and all(np.allclose(Si, np.diag(np.diag(Si))) for Si in S)
-    additive = diagonal and omega == 0.0 and not np.any(B)
-    if diagonal:
+    structure = _structure(ctype, omega, S, B, d)
+    if diffusion is not None:
+        if diffusion not in ("dense", "eigh") or structure in ("additive", "diagonal"):
+            raise ValueError(f"diffusion must be 'dense' or 'eigh' for a non-diagonal model, got {diffusion!r}")
+        structure = diffusion
+    head = [optimizer.lr, float(agents), KINDS[kind], omega, float(ctype)]
+    if structure in ("additive", "diagonal"):
         a = np.mean([(1 + w) * np.diag(Si) for w, Si in zip(om, S)], axis=0)
         b1, b2 = float(np.mean((1 + om) * B)), 0.0
-        body = np.sqrt(a) if additive else a
-    else:
-        b1, b2 = float(np.mean(B)), float(np.mean(om * B))
+        body = np.sqrt(a) if structure == "additive" else a
+        head += [b1, b2]
+    elif structure == "diag+rank1":
+        # [eta, N, c_kind, w, comp, b, c, a]: D_j = a_j + b ||g||^2 + w g_j^2, Sigma~ = diag(D) - c g g^T
+        a = np.mean([(1 + w) * np.diag(Si) for w, Si in zip(om, S)], axis=0)
+        head = [optimizer.lr, float(agents), KINDS[kind], omega * d / (d - 1.0), float(ctype),
+                float(np.mean((1 + om) * B)), omega / (d - 1.0)]
+        body = a
+    elif structure == "dense-constant":
+        F, tri = _dense_factor(np.mean(S, axis=0))
+        head = [optimizer.lr, float(agents), KINDS[kind], 0.0, 1.0 if tri else 0.0, 0.0, 0.0]
+        body = F.ravel()
+    else:  # dense, eigh
+        head += [float(np.mean(B)), float(np.mean(om * B))]
         body = np.concatenate([np.mean(S, axis=0).ravel(), np.mean(om[:, None, None] * S, axis=0).ravel()])
-    p = np.concatenate([[optimizer.lr, float(agents), KINDS[kind], omega, float(ctype), b1, b2], body])
+    p = np.concatenate([head, body])
     lk = landscape.kernels
     drift = _drift_for(lk.grad, lk.hvp)
-    if additive:
+    work_size = 4 * d
+    if structure == "additive":
         diffuse = "additive"
         step = _additive_step_for(lk.grad, lk.hvp, lk.coord_grad, curvature=KINDS[kind] != 0.0)
-    elif diagonal:
+        work_size = d if KINDS[kind] == 0.0 else 2 * d
+    elif structure == "diagonal":
         diffuse = _coef_diag
         step = euler_maruyama_diag(drift, diffuse)
     else:
-        diffuse = _diffuse_full
+        diffuse = {"diag+rank1": _diffuse_rank1, "dense-constant": _diffuse_dense_constant,
+                   "dense": _diffuse_cholesky, "eigh": _diffuse_eigh}[structure]
         step = euler_maruyama(drift, diffuse)
+        if structure == "dense":
+            work_size = 4 * d + d * d
     name = "SGD" if agents == 1 and ctype == 0 else ("DSGD" if ctype == 0 else "DCSGD")
     c_txt = {"classic": "", "second_order": " - (eta s^2/2) H grad f", "corrected": " + (eta s^2/2) H grad f"}[kind]
-    formula = f"dX = [-s grad f{c_txt}] dt + s sqrt(eta/N) Sigma~(X)^(1/2) dW   (N={agents}, mean omega={omega:g})"
+    formula = (f"dX = [-s grad f{c_txt}] dt + s sqrt(eta/N) Sigma~(X)^(1/2) dW   (N={agents}, mean omega={omega:g}; "
+               f"diffusion {structure})")
     # as the sources tag them: the single-agent, constant-step forms are recovered (corrected: arXiv
     # 2506.00181 Eq. 27) or recalled, not seen verbatim (Li-Tai-E's SME and SME2: "unsure"); agents,
     # compression and the schedule's placement (s, s^2) are derived
@@ -311,9 +474,9 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     if type(sched).__name__ == "GradNormalized" and sched.source == "stochastic":
         source += "; GradNormalized evaluated at the exact gradient (the oracle rule)"
     return SDEModel(method=name, kind=kind, landscape=landscape, noise=noise, optimizer=optimizer, params=p,
-                    step=step, key=("sgd", lk.grad, lk.hvp, lk.coord_grad, diffuse), state_dim=d, noise_dim=d,
-                    work_size=(d if KINDS[kind] == 0.0 else 2 * d) if additive else 4 * d, time_per_step=optimizer.lr, provenance=provenance, source=source,
-                    formula=formula)
+                    step=step, key=("sgd", lk.grad, lk.hvp, lk.coord_grad, diffuse, structure), state_dim=d,
+                    noise_dim=d, work_size=work_size, time_per_step=optimizer.lr, provenance=provenance,
+                    source=source, formula=formula, diffusion=structure)
 
 
 def _is_sgd_family(optimizer) -> bool:

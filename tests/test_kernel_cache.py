@@ -106,8 +106,9 @@ _RUN_FULL_DIFFUSION = """
 import json, sys, numpy as np
 import sde
 from methods import landscapes as L, noise as N, optimizers as O, compressors as C
-m = sde.model(O.DCSGD(lr=0.05, agents=3, compressor=C.RandK(2)), L.DiagonalQuadratic(np.linspace(1, 4, 4)),
-              N.Gaussian(1.0))
+from sde import sgd
+m = sgd._build(L.DiagonalQuadratic(np.linspace(1, 4, 4)), O.DCSGD(lr=0.05, agents=3, compressor=C.RandK(2)),
+               N.Gaussian(1.0), "classic", "eigh")
 r = sde.integrate(m, x0=1.0, t_end=0.2, paths=20, seed=0)
 ks = list(sys.modules["sde.integrate"]._KERNELS.values())
 print(json.dumps({"loss": r.loss.tolist(), "nrt": [k._active is k.safe for k in ks],
@@ -117,8 +118,8 @@ print(json.dumps({"loss": r.loss.tolist(), "nrt": [k._active is k.safe for k in 
 
 
 def test_a_kernel_that_needs_nrt_is_remembered(tmp_path):
-    """The full-diffusion SDE allocates (an eigendecomposition per step): its chunk kernel falls
-    back to the NRT build, and the cache remembers that, so the next process loads it directly."""
+    """The former full-diffusion SDE kernel (kept as a test reference, ``sde.sgd._build(...,
+    "eigh")``) allocates (an eigendecomposition per step): its chunk kernel falls back to the NRT build, and the cache remembers that, so the next process loads it directly."""
     first, _ = _run(tmp_path, _RUN_FULL_DIFFUSION)
     assert first["nrt"] == [True]
     assert len(list(Path(tmp_path).rglob("needs-nrt-*"))) == 1
