@@ -742,3 +742,8 @@ class Custom(Landscape):
 
     def params(self):
         return np.zeros(0)
+
+
+# ------------------------------------------------------------------ finite sums on data
+# (defined in methods.finite_sum, exported here: least squares, logistic and softmax regression)
+from .finite_sum import FiniteSumLogistic, LeastSquares, SoftmaxRegression  # noqa: E402,F401

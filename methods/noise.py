@@ -515,3 +515,7 @@ def resolve(noise) -> Noise:
     if not isinstance(noise, Noise):
         raise ValueError(f"noise must be a methods.noise model or None, got {noise!r}")
     return noise
+
+
+# the minibatch oracle of a finite-sum landscape (defined in methods.minibatch)
+from .minibatch import Minibatch  # noqa: E402,F401
