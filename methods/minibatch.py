@@ -30,7 +30,8 @@ factor of it.
 State (per agent, ``methods.component``): ``[ready, position, permutation (max n_a), scratch (B)]``;
 zeros at the start of a path, the kernel fills the permutation with the agent's shard on its first
 call. The kernel reads the landscape's ``batch_grad`` (compiled in), and the data through ``lp``:
-run it on the same landscape it was built with.
+run it on the same landscape it was built with. ``sde_rows`` / ``sde_seed`` only concern the SDE model
+(``sde.finite_sum``): its covariance factor from a fixed subsample of rows.
 """
 from __future__ import annotations
 
@@ -114,6 +115,8 @@ class Minibatch(Noise):
     replacement: bool = False
     reshuffle: bool = False
     shards: tuple | None = None
+    sde_rows: int | None = None  # the SDE's covariance factor: a fixed subsample of rows per agent (None: all)
+    sde_seed: int = 0
     needs_full_grad = False  # the oracle never reads the exact gradient the engine hands it
 
     def __post_init__(self):
@@ -122,6 +125,9 @@ class Minibatch(Noise):
         if not isinstance(self.landscape, FiniteSum):
             raise ValueError(f"landscape must be a methods.finite_sum landscape, got {self.landscape!r}")
         _checks.integer("batch", self.batch, minimum=1)
+        if self.sde_rows is not None:
+            _checks.integer("sde_rows", self.sde_rows, minimum=2)
+        _checks.integer("sde_seed", self.sde_seed)
         if self.replacement and self.reshuffle:
             raise ValueError("reshuffle: random reshuffling draws without replacement; set replacement=False")
         n = self.landscape.n

@@ -239,6 +239,10 @@ def _noise_covariance(noise, d, agents):
 
 
 def build(landscape, optimizer, noise, kind: str) -> SDEModel:
+    if isinstance(noise, N.Minibatch):  # the diffusion is the minibatch covariance at X (sde.finite_sum)
+        from . import finite_sum
+
+        return finite_sum.build(landscape, optimizer, noise, kind)
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)} for SGD-type methods, got {kind!r}")
     if kind == "levy":
