@@ -190,6 +190,8 @@ def simulate(landscape, optimizer, noise=None, *, x0, steps: int, paths: int = 1
     if not isinstance(optimizer, _optimizers.Optimizer):
         raise ValueError(f"optimizer must be a methods.optimizers object, got {optimizer!r}")
     noise = _noise.resolve(noise)
+    if getattr(noise, "check_landscape", None) is not None:  # an oracle that indexes the landscape's data
+        noise.check_landscape(landscape)
     steps = _checks.integer("steps", steps, minimum=1)
     paths, seed, threads, blowup = check_run_options(paths, seed, threads, blowup)
     d = landscape.d

@@ -496,8 +496,8 @@ class FiniteSum(Landscape):
 class LeastSquares(FiniteSum):
     """``f(x) = (1/n) sum_i 1/2 (a_i^T x - b_i)^2 + reg/2 ||x||^2`` (see the module docstring)."""
 
-    A: np.ndarray
-    b: np.ndarray
+    A: np.ndarray = field(repr=False)
+    b: np.ndarray = field(repr=False)
     reg: float = 0.0
     intercept: bool = False
     kernels = _LS[0]
@@ -540,8 +540,8 @@ class FiniteSumLogistic(FiniteSum):
     """``f(x) = (1/n) sum_i log(1 + exp(-y_i a_i^T x)) + reg/2 ||x||^2``, ``y_i in {-1, +1}``
     (two distinct labels are mapped to -1, +1 in sorted order)."""
 
-    A: np.ndarray
-    y: np.ndarray
+    A: np.ndarray = field(repr=False)
+    y: np.ndarray = field(repr=False)
     reg: float = 1e-2
     intercept: bool = False
     kernels = _LG[0]
@@ -587,8 +587,8 @@ class SoftmaxRegression(FiniteSum):
     ``f_i = logsumexp(W a_i) - (W a_i)_{y_i}``, plus ``reg/2 ||x||^2``. Labels are mapped to
     ``0..K-1`` in sorted order (``K`` = number of distinct labels)."""
 
-    A: np.ndarray
-    y: np.ndarray
+    A: np.ndarray = field(repr=False)
+    y: np.ndarray = field(repr=False)
     reg: float = 1e-2
     intercept: bool = False
     kernels = _SM[0]

@@ -114,7 +114,7 @@ class Minibatch(Noise):
     batch: int = 1
     replacement: bool = False
     reshuffle: bool = False
-    shards: tuple | None = None
+    shards: tuple | None = field(default=None, repr=False)
     sde_rows: int | None = None  # the SDE's covariance factor: a fixed subsample of rows per agent (None: all)
     sde_seed: int = 0
     needs_full_grad = False  # the oracle never reads the exact gradient the engine hands it
@@ -148,6 +148,12 @@ class Minibatch(Noise):
             if self.batch > small:
                 raise ValueError(f"batch = {self.batch} exceeds the smallest shard ({small} samples) without "
                                  "replacement")
+
+    def check_landscape(self, landscape):
+        """The engine runs the oracle on ``landscape``'s data (``lp``): it must be the one the oracle was
+        built with (its sample indices address that data; compiled code does not bounds-check)."""
+        if landscape is not self.landscape:
+            raise ValueError("noise: the minibatch oracle was built on another landscape than the one simulated")
 
     @property
     def mode(self) -> int:

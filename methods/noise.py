@@ -13,6 +13,9 @@ user's own ``@njit`` function.
 Scales broadcast against ``(agents, d)`` with numpy rules: a scalar, ``(d,)`` (per
 coordinate, shared by agents), ``(agents, 1)`` (per agent) or ``(agents, d)``.
 
+``Minibatch`` (``methods.minibatch``) is the oracle of a finite-sum landscape (``methods.finite_sum``):
+the mean of the per-sample gradients over a sampled batch.
+
 Batch size ``B`` (all models; the convention is derived here): the oracle is the average of ``B``
 independent draws. For Gaussian and affine-variance noise this is exactly a scale
 ``1/sqrt(B)``; for symmetric alpha-stable noise exactly ``B^(1/alpha - 1)`` (Cauchy:

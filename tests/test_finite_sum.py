@@ -298,3 +298,5 @@ def test_sde_row_subsample_and_refusals(diabetes):
         sde.model(O.SGD(lr=0.05), other, nz)
     with pytest.raises(ValueError, match="noise"):
         nz.covariance_parts(diabetes.d, 1)
+    with pytest.raises(ValueError, match="noise"):
+        simulate(other, O.SGD(lr=0.05), nz, x0=0.0, steps=2, paths=2)
