@@ -54,11 +54,14 @@ def _blocks_init(block_init, placeholder):
     return init_blocks
 
 
-def discrete_model(value, grad, sample, compress, factor, update, init, comp_init, noise_init, fused, needs_gn2):
+def discrete_model(value, grad, sample, compress, factor, update, init, comp_init, noise_init, fused, needs_gn2,
+                   skip_grad=False):
     """The discrete method as a model of the Monte Carlo core (``methods.core``): ``(start,
     advance, observe)`` over the chunk tuple ``m`` of ``_buffers``. ``fused``: one agent,
     identity compressor (the oracle output is the direction, no copy). ``needs_gn2``: the noise
     reads ||grad f||^2. ``comp_init`` / ``noise_init``: the per-agent state inits (``None``: zeros).
+    ``skip_grad``: neither the oracle nor the schedule reads the exact gradient (a minibatch oracle
+    under a built-in schedule other than ``GradNormalized``): it is computed only at save points.
 
     The path's flat state holds the server's block, then each agent's compressor block, then each
     agent's noise block (``layout`` = their sizes); every component sees only its own block."""
@@ -81,7 +84,7 @@ def discrete_model(value, grad, sample, compress, factor, update, init, comp_ini
     def advance(rng, k, observed, m):
         x, g, gi, ti, v, x0, state, server, comp0, noise0, layout, iwork, lp, npar, cp, op, sp, agents, lr, f_star = m
         d = x.shape[0]
-        if not observed:
+        if not observed and not skip_grad:
             grad(x, lp, g)
         gn2 = 0.0
         if needs_gn2:
@@ -119,21 +122,33 @@ def discrete_model(value, grad, sample, compress, factor, update, init, comp_ini
     return start, advance, observe
 
 
+def _schedule_ignores_grad(schedule) -> bool:
+    """Whether a schedule's factor never reads the exact gradient (the built-in ones but
+    ``GradNormalized``; a user's ``Custom`` schedule may read it)."""
+    from . import schedules as S
+
+    if isinstance(schedule, (S.GradNormalized, S.Custom)):
+        return False
+    return all(_schedule_ignores_grad(c) for c in schedule.children())
+
+
 def get_kernel(landscape, optimizer, noise):
     """The compiled chunk kernel for this combination (built on first use, then cached). The
     memo key is made of the components' keys (their compiled functions, never class names)."""
     comp = optimizer.compressor
     fused = optimizer.agents == 1 and isinstance(comp, _compressors.Identity)
     needs_gn2 = noise.uses_grad_norm
+    skip_grad = (not getattr(noise, "needs_full_grad", True) and not needs_gn2
+                 and _schedule_ignores_grad(optimizer.schedule))
     key = (landscape.key(), noise.key(), comp.key(), optimizer.rule_key(), optimizer.schedule.key(), fused,
-           needs_gn2)
+           needs_gn2, skip_grad)
     with _KERNELS_LOCK:
         if key not in _KERNELS:
             lk = landscape.kernels
             ok = optimizer.kernels
             _KERNELS[key] = chunk_kernel(*discrete_model(
                 lk.value, lk.grad, noise.kernels.sample, comp.kernels.compress, optimizer.schedule.kernels.factor,
-                ok.update, ok.init, comp.kernels.init, noise.kernels.init, fused, needs_gn2))
+                ok.update, ok.init, comp.kernels.init, noise.kernels.init, fused, needs_gn2, skip_grad))
         return _KERNELS[key]
 
 
@@ -181,6 +196,8 @@ def simulate(landscape, optimizer, noise=None, *, x0, steps: int, paths: int = 1
     if not isinstance(optimizer, _optimizers.Optimizer):
         raise ValueError(f"optimizer must be a methods.optimizers object, got {optimizer!r}")
     noise = _noise.resolve(noise)
+    if getattr(noise, "check_landscape", None) is not None:  # an oracle that indexes the landscape's data
+        noise.check_landscape(landscape)
     steps = _checks.integer("steps", steps, minimum=1)
     paths, seed, threads, blowup = check_run_options(paths, seed, threads, blowup)
     d = landscape.d

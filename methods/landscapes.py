@@ -775,3 +775,8 @@ class Custom(Landscape):
     def params(self):
         """Empty: the user's functions take no parameter vector (their kernels ignore ``p``)."""
         return np.zeros(0)
+
+
+# ------------------------------------------------------------------ finite sums on data
+# (defined in methods.finite_sum, exported here: least squares, logistic and softmax regression)
+from .finite_sum import FiniteSumLogistic, LeastSquares, SoftmaxRegression  # noqa: E402,F401

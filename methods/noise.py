@@ -13,6 +13,9 @@ user's own ``@njit`` function.
 Scales broadcast against ``(agents, d)`` with numpy rules: a scalar, ``(d,)`` (per
 coordinate, shared by agents), ``(agents, 1)`` (per agent) or ``(agents, d)``.
 
+``Minibatch`` (``methods.minibatch``) is the oracle of a finite-sum landscape (``methods.finite_sum``):
+the mean of the per-sample gradients over a sampled batch.
+
 Batch size ``B`` (all models; the convention is derived here): the oracle is the average of ``B``
 independent draws. For Gaussian and affine-variance noise this is exactly a scale
 ``1/sqrt(B)``; for symmetric alpha-stable noise exactly ``B^(1/alpha - 1)`` (Cauchy:
@@ -545,3 +548,7 @@ def resolve(noise) -> Noise:
     if not isinstance(noise, Noise):
         raise ValueError(f"noise must be a methods.noise model or None, got {noise!r}")
     return noise
+
+
+# the minibatch oracle of a finite-sum landscape (defined in methods.minibatch)
+from .minibatch import Minibatch  # noqa: E402,F401

@@ -390,6 +390,10 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     the single-agent constant-step corrected SDE (arXiv 2506.00181 Eq. 27), ``derived`` otherwise and
     for ``"levy"`` (``SDEModel.source`` says where each comes from). A ``ValueError`` names an unknown
     ``kind``, a compressor without a closed-form covariance and noise of infinite covariance."""
+    if isinstance(noise, N.Minibatch):  # the diffusion is the minibatch covariance at X (sde.finite_sum)
+        from . import finite_sum
+
+        return finite_sum.build(landscape, optimizer, noise, kind)
     return _build(landscape, optimizer, noise, kind)
 
 
