@@ -37,6 +37,7 @@ from . import _checks
 
 
 class Estimate(NamedTuple):
+    """An estimate ``value`` with its standard error ``stderr`` (``nan`` where none is available)."""
     value: float
     stderr: float
 
@@ -85,6 +86,7 @@ def block_tail_index(Z, m: int | None = None) -> float:
 
 
 class AffineFit(NamedTuple):
+    """The affine-variance fit ``E||noise||^2 = d (sigma0^2 + sigma1^2 ||grad f||^2)``: ``sigma0``, ``sigma1`` and their standard errors."""
     sigma0: float
     sigma1: float
     intercept: Estimate  # d sigma0^2
@@ -121,6 +123,7 @@ def sde_validity_ratio(noise, grads) -> float:
 
 
 class StudentFit(NamedTuple):
+    """Per-coordinate Student-t fits (``scipy.stats.t.fit``, location 0): degrees of freedom ``nu`` and ``scale``."""
     nu: np.ndarray
     scale: np.ndarray
 
@@ -139,6 +142,7 @@ def student_t_fit(noise, *, loc: float | None = 0.0) -> StudentFit:
 
 
 class StableFit(NamedTuple):
+    """Per-coordinate symmetric alpha-stable fits (McCulloch quantiles, scipy): tail index ``alpha`` and S1 ``scale``."""
     alpha: np.ndarray
     scale: np.ndarray
 

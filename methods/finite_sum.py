@@ -53,6 +53,7 @@ HEAD = 4  # [n, K, reg, m]
 
 
 class SampleKernels(NamedTuple):
+    """The per-sample kernels of a finite sum: ``grad_add(x, i, w, p, out)`` (``out += w grad f_i(x)``), ``sample_grad(x, i, p, out)`` and ``batch_grad(x, idx, count, p, out)`` (the mean over ``idx[:count]``)."""
     grad_add: Callable     # grad_add(x, i, w, p, out): out += w * grad h_i(x)  (data term)
     sample_grad: Callable  # sample_grad(x, i, p, out): out = grad f_i(x)
     batch_grad: Callable   # batch_grad(x, idx, count, p, out): out = mean over idx[:count] of grad f_i(x)
@@ -362,6 +363,7 @@ class Dataset:
 
     @property
     def classes(self) -> np.ndarray:
+        """The distinct labels of a classification data set, sorted."""
         return np.unique(np.concatenate([self.y, self.y_test]))
 
 
@@ -449,6 +451,7 @@ class FiniteSum(Landscape):
 
     @property
     def n(self) -> int:
+        """The number of samples ``n`` in ``f = (1/n) sum_i f_i``."""
         return self.A_.shape[0]
 
     def params(self):
@@ -480,6 +483,7 @@ class FiniteSum(Landscape):
 
     @property
     def f_star(self):
+        """The minimum value (closed form for least squares, L-BFGS for the classifiers), computed once."""
         return self._fstar
 
     def _features(self, X):
@@ -519,19 +523,23 @@ class LeastSquares(FiniteSum):
 
     @classmethod
     def from_dataset(cls, data: Dataset, *, reg: float = 0.0, intercept: bool = True) -> "LeastSquares":
+        """This landscape on the training split of ``data`` (``data.X``, ``data.y``)."""
         return cls(data.X, data.y, reg=reg, intercept=intercept)
 
     @property
     def d(self):
+        """The dimension: one weight per (standardised) feature, plus the intercept."""
         return self.A_.shape[1]
 
     @property
     def L0(self):
+        """``lambda_max(A^T A / n) + reg`` (exact: the Hessian is constant; ``L1 = 0``)."""
         return float(np.linalg.eigvalsh(self.A_.T @ self.A_ / self.n).max() + self.reg)
 
     L1 = 0.0
 
     def predict(self, x, X) -> np.ndarray:
+        """The model's prediction at parameters ``x`` for the rows of ``X`` (raw features, standardised here)."""
         return self._features(X) @ self._x(x)
 
 
@@ -561,19 +569,23 @@ class FiniteSumLogistic(FiniteSum):
 
     @classmethod
     def from_dataset(cls, data: Dataset, *, reg: float = 1e-2, intercept: bool = True) -> "FiniteSumLogistic":
+        """This landscape on the training split of ``data`` (``data.X``, ``data.y``)."""
         return cls(data.X, data.y, reg=reg, intercept=intercept)
 
     @property
     def d(self):
+        """The dimension: one weight per (standardised) feature, plus the intercept."""
         return self.A_.shape[1]
 
     @property
     def L0(self):
+        """``lambda_max(A^T A) / (4 n) + reg`` (the logistic curvature is at most 1/4; ``L1 = 0``)."""
         return float(np.linalg.eigvalsh(self.A_.T @ self.A_).max() / (4 * self.n) + self.reg)
 
     L1 = 0.0
 
     def predict(self, x, X) -> np.ndarray:
+        """The model's prediction at parameters ``x`` for the rows of ``X`` (raw features, standardised here)."""
         return np.where(self._features(X) @ self._x(x) >= 0, self.labels[1], self.labels[0])
 
     def accuracy(self, x, X, y) -> float:
@@ -609,19 +621,23 @@ class SoftmaxRegression(FiniteSum):
 
     @classmethod
     def from_dataset(cls, data: Dataset, *, reg: float = 1e-2, intercept: bool = True) -> "SoftmaxRegression":
+        """This landscape on the training split of ``data`` (``data.X``, ``data.y``)."""
         return cls(data.X, data.y, reg=reg, intercept=intercept)
 
     @property
     def d(self):
+        """The dimension: one weight vector per class, ``K (features + intercept)``."""
         return self.A_.shape[1] * self.K_
 
     @property
     def L0(self):
+        """``lambda_max(A^T A) / (2 n) + reg`` (Bohning's bound on the softmax Hessian, derived here; ``L1 = 0``)."""
         return float(np.linalg.eigvalsh(self.A_.T @ self.A_).max() / (2 * self.n) + self.reg)
 
     L1 = 0.0
 
     def predict(self, x, X) -> np.ndarray:
+        """The model's prediction at parameters ``x`` for the rows of ``X`` (raw features, standardised here)."""
         W = self._x(x).reshape(self.K_, self.A_.shape[1])
         return self.labels[np.argmax(self._features(X) @ W.T, axis=1)]
 

@@ -157,6 +157,7 @@ class Minibatch(Noise):
 
     @property
     def mode(self) -> int:
+        """The sampling mode code of the kernel: with replacement, without, or reshuffled by epochs."""
         return WITH if self.replacement else (RESHUFFLE if self.reshuffle else WITHOUT)
 
     @property
@@ -178,6 +179,7 @@ class Minibatch(Noise):
         return self.shards[agent]
 
     def shard_sizes(self, agents: int) -> list[int]:
+        """The number of samples in each agent's shard."""
         return [self.shard(a, agents).size for a in range(agents)]
 
     def state(self, shape):
@@ -204,6 +206,7 @@ class Minibatch(Noise):
 
     # ---------------------------------------------------------------- second moments
     def c(self, agent: int = 0, agents: int = 1) -> float:
+        """The covariance factor ``c(n, B)``: ``(n - B) / (B (n - 1))`` without replacement, ``1 / B`` with (``n`` the agent's shard size)."""
         return c_factor(self.shard(agent, agents).size, self.batch, self.replacement)
 
     def factor_at(self, x, agent: int = 0, agents: int = 1, rows=None) -> np.ndarray:

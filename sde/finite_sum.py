@@ -105,6 +105,7 @@ def rows_and_scales(noise, agents):
 
 
 def build(landscape, optimizer, noise, kind: str) -> SDEModel:
+    """The SDE of SGD/DSGD under a ``Minibatch`` oracle: the SGD drift of ``kind`` (classic, second_order, corrected) and the diffusion ``s sqrt(eta/N) Sigma(X)^(1/2) dW`` with ``Sigma(X) = c(n, B) Cov_i grad f_i(X)``, applied as the factor of the centred per-sample gradients (n normals a step; ``sde_rows`` a fixed subsample). Derived here."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)} for SGD with a minibatch oracle, got {kind!r}")
     if noise.landscape is not landscape:
