@@ -1,5 +1,5 @@
 """Parameter sweeps: ``sweep(fn, grid, seed=...)`` runs ``fn`` on every grid point, on threads or
-on a dask.distributed cluster, and gathers the statistics into one ``xarray.Dataset``.
+on a dask.distributed cluster, and gathers the statistics into one ``xarray.Dataset``::
 
     ds = sweep(lambda p, seed: simulate(f, SGD(lr=p["lr"]), Gaussian(p["sigma"]), x0=1.0,
                                         steps=2000, paths=512, seed=seed),

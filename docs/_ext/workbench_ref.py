@@ -207,13 +207,18 @@ def _family_reps():
         "sign": [("SignSGD", O.SignSGD(lr=0.01)), ("DSignSGD, N = 4", O.DSignSGD(lr=0.01, agents=4))],
         "adaptive": [("RMSprop", O.RMSprop(lr=0.01)), ("RMSpropW", O.RMSpropW(lr=0.01)), ("Adam", O.Adam(lr=0.01)),
                      ("AdamW", O.AdamW(lr=0.01))],
+        "momentum": [("SGDM", O.SGDM(lr=0.01, momentum=0.9)), ("HeavyBall", O.HeavyBall(lr=0.01, beta=0.9))],
+        "clipped": [("ClippedSGD", O.ClippedSGD(lr=0.01)), ("CoordinateClippedSGD", O.CoordinateClippedSGD(lr=0.01))],
     }
 
 
-FAMILY_TITLES = {"sgd": "SGD, DSGD, DCSGD", "sign": "SignSGD, DSignSGD", "adaptive": "RMSprop(W), Adam(W)"}
-FAMILY_MODULES = {"sgd": "sde.sgd", "sign": "sde.sign", "adaptive": "sde.adaptive"}
+FAMILY_TITLES = {"sgd": "SGD, DSGD, DCSGD", "sign": "SignSGD, DSignSGD", "adaptive": "RMSprop(W), Adam(W)",
+                 "momentum": "SGDM, HeavyBall", "clipped": "ClippedSGD, CoordinateClippedSGD"}
+FAMILY_MODULES = {"sgd": "sde.sgd", "sign": "sde.sign", "adaptive": "sde.adaptive", "momentum": "sde.momentum",
+                  "clipped": "sde.clipped"}
 FAMILY_METHODS = {"sgd": ["SGD", "DSGD", "DCSGD"], "sign": ["SignSGD", "DSignSGD"],
-                  "adaptive": ["RMSprop", "RMSpropW", "Adam", "AdamW"]}
+                  "adaptive": ["RMSprop", "RMSpropW", "Adam", "AdamW"], "momentum": ["SGDM", "HeavyBall"],
+                  "clipped": ["ClippedSGD", "CoordinateClippedSGD"]}
 
 
 def _family_of(opt) -> str:
