@@ -51,6 +51,7 @@ the key: pass ``key="..."`` to tell such runs apart, or ``cache=False``.
 """
 from __future__ import annotations
 
+import inspect
 import functools
 import hashlib
 import itertools
@@ -492,4 +493,5 @@ def _describe(ds):
         ds[k].attrs["long_name"] = v
 
 
-sweep.__doc__ += "\n" + __doc__  # help(methods.sweep) shows the whole story (the name is the function)
+# help(methods.sweep) shows the whole story (the name is the function); both parts dedented alike
+sweep.__doc__ = inspect.cleandoc(sweep.__doc__) + "\n\n" + inspect.cleandoc(__doc__)
