@@ -51,7 +51,6 @@ the key: pass ``key="..."`` to tell such runs apart, or ``cache=False``.
 """
 from __future__ import annotations
 
-import inspect
 import functools
 import hashlib
 import itertools
@@ -493,5 +492,5 @@ def _describe(ds):
         ds[k].attrs["long_name"] = v
 
 
-# help(methods.sweep) shows the whole story (the name is the function); both parts dedented alike
-sweep.__doc__ = inspect.cleandoc(sweep.__doc__) + "\n\n" + inspect.cleandoc(__doc__)
+# ``methods.sweep`` is this function (it hides the module); the grid, seed, result and backend rules are
+# in the module docstring: ``sys.modules["methods.sweep"].__doc__``
