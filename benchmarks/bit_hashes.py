@@ -88,7 +88,6 @@ def main(argv=None) -> int:
     import sde
 
     rows = []
-    only = set(argv or ())
     for name, f, opt, noise, kw in discrete_cases():
         run = simulate(f, opt, noise, x0=1.0, steps=60, paths=130, seed=7, save_every=7, **kw)
         rows.append((name, digest(run)))

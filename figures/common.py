@@ -6,15 +6,9 @@ from methods import simulate, sweep
 from methods.timegrid import TimeGrid
 
 
-def stationary_level(landscape, optimizer, noise, *, lr, t_end, paths, seed, save_every, after):
-    """``[mean, s.e.]`` of the time-averaged loss over ``t >= after`` of a run from ``x0 = 0`` to ``t_end``."""
-    r = simulate(landscape, optimizer, noise, x0=0.0, steps=TimeGrid(lr).steps(t_end), paths=paths, seed=seed,
-                 save_every=save_every)
-    return np.array(r.time_average(after=after))
-
-
 def stationary_run(landscape, optimizer, noise, *, lr, t_end, paths, seed, save_every):
-    """The run ``stationary_level`` averages: from ``x0 = 0`` to ``t_end``."""
+    """One run from ``x0 = 0`` to ``t_end`` (``t_end / lr`` iterations, ``methods.timegrid``) whose
+    time-averaged loss is a figure's stationary level."""
     return simulate(landscape, optimizer, noise, x0=0.0, steps=TimeGrid(lr).steps(t_end), paths=paths, seed=seed,
                     save_every=save_every)
 

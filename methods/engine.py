@@ -23,8 +23,7 @@ from . import landscapes as _landscapes
 from . import noise as _noise
 from . import optimizers as _optimizers
 from .component import Shape
-from .core import (check_run_options, chunk_kernel, initial_point, run_model, run_paths,  # noqa: F401
-                   save_grid, store_save_point)
+from .core import check_run_options, chunk_kernel, initial_point, run_model, save_grid
 from .parallel import private_empty
 from .run import Run
 from .timegrid import TimeGrid

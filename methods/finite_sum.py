@@ -449,6 +449,18 @@ class FiniteSum(Landscape):
     y_: np.ndarray
     K_: int = 1
 
+    @classmethod
+    def from_dataset(cls, data: "Dataset", *, reg: float | None = None, intercept: bool = True):
+        """This landscape on the training split of ``data`` (``data.X``, ``data.y``); ``reg``
+        defaults to the class's own default."""
+        kw = {} if reg is None else {"reg": reg}
+        return cls(data.X, data.y, intercept=intercept, **kw)
+
+    @property
+    def d(self):
+        """The dimension: one weight per (standardised) feature, plus the intercept (softmax: per class)."""
+        return self.A_.shape[1] * self.K_
+
     @property
     def n(self) -> int:
         """The number of samples ``n`` in ``f = (1/n) sum_i f_i``."""
@@ -521,16 +533,6 @@ class LeastSquares(FiniteSum):
         object.__setattr__(self, "x_star", xs)
         object.__setattr__(self, "_fstar", float(self.kernels.value(xs, self._params)))
 
-    @classmethod
-    def from_dataset(cls, data: Dataset, *, reg: float = 0.0, intercept: bool = True) -> "LeastSquares":
-        """This landscape on the training split of ``data`` (``data.X``, ``data.y``)."""
-        return cls(data.X, data.y, reg=reg, intercept=intercept)
-
-    @property
-    def d(self):
-        """The dimension: one weight per (standardised) feature, plus the intercept."""
-        return self.A_.shape[1]
-
     @property
     def L0(self):
         """``lambda_max(A^T A / n) + reg`` (exact: the Hessian is constant; ``L1 = 0``)."""
@@ -566,16 +568,6 @@ class FiniteSumLogistic(FiniteSum):
         object.__setattr__(self, "labels", labels)
         self._set(A, np.where(y == labels[1], 1.0, -1.0), 1, _checks.positive("reg", self.reg, allow_zero=True))
         self._fit_fstar()
-
-    @classmethod
-    def from_dataset(cls, data: Dataset, *, reg: float = 1e-2, intercept: bool = True) -> "FiniteSumLogistic":
-        """This landscape on the training split of ``data`` (``data.X``, ``data.y``)."""
-        return cls(data.X, data.y, reg=reg, intercept=intercept)
-
-    @property
-    def d(self):
-        """The dimension: one weight per (standardised) feature, plus the intercept."""
-        return self.A_.shape[1]
 
     @property
     def L0(self):
@@ -618,16 +610,6 @@ class SoftmaxRegression(FiniteSum):
         self._set(A, np.searchsorted(labels, y).astype(float), labels.size,
                   _checks.positive("reg", self.reg, allow_zero=True))
         self._fit_fstar()
-
-    @classmethod
-    def from_dataset(cls, data: Dataset, *, reg: float = 1e-2, intercept: bool = True) -> "SoftmaxRegression":
-        """This landscape on the training split of ``data`` (``data.X``, ``data.y``)."""
-        return cls(data.X, data.y, reg=reg, intercept=intercept)
-
-    @property
-    def d(self):
-        """The dimension: one weight vector per class, ``K (features + intercept)``."""
-        return self.A_.shape[1] * self.K_
 
     @property
     def L0(self):
