@@ -4,7 +4,9 @@ and on a dask.distributed ``LocalCluster`` of processes, with 1 and 2 workers, i
 
 Rows (all timed in interleaved rounds after a warm-up sweep that compiles or loads the kernel in
 every worker): ``threads-1``, ``threads-2`` (``workers=1, 2``), ``dask-1proc``, ``dask-2proc``
-(``LocalCluster(n_workers=1|2, threads_per_worker=1, processes=True)``). Reported: the median
+(``LocalCluster(n_workers=1|2, threads_per_worker=1, processes=True)``, created with dask's
+worker profiler off, ``QUIET_WORKERS``), and ``dask-1proc-profiler``, ``dask-2proc-profiler``
+(the same clusters with dask's defaults, profiler on: what it costs). Reported: the median
 and the range of the rounds' wall times; ``x engine`` is the median against ``threads-1``.
 Targets: ``dask-1proc / dask-2proc >= 1.7`` and ``dask-2proc / threads-2 - 1 < 5%``. Beside the
 wall times, the CPU seconds of this process (the client, and a LocalCluster's scheduler) plus
@@ -19,6 +21,12 @@ import time
 import numpy as np
 
 POINTS = 16
+
+# dask's statistical profiler samples every worker thread's stack every 10 ms (the dashboard's
+# profile page); on compute-bound points that is CPU taken from the compute on a machine whose
+# cores are all busy. The clusters here run without it (``distributed.worker.profile.enabled``),
+# as docs/sweeps recommends for compute-bound sweeps; the rows record the setting.
+QUIET_WORKERS = {"distributed.worker.profile.enabled": False}
 
 
 def _point(p, seed, *, steps, paths, d):
@@ -49,6 +57,7 @@ def _own_cpu() -> float:
 def case_sweep(a):
     import functools
 
+    import dask
     from distributed import Client, LocalCluster
 
     from methods import sweep
@@ -58,25 +67,29 @@ def case_sweep(a):
     fn = functools.partial(_point, steps=steps, paths=paths, d=d)
     grid = {"lr": list(np.linspace(0.005, 0.02, POINTS))}
     warm = {"lr": grid["lr"][:2]}
-    clusters = {n: LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
-                for n in (1, 2)}
-    clients = {n: Client(c) for n, c in clusters.items()}
+    clusters = {}
+    for n in (1, 2):
+        for quiet in (True, False):
+            with dask.config.set(QUIET_WORKERS if quiet else {}):
+                clusters[f"dask-{n}proc" + ("" if quiet else "-profiler")] = LocalCluster(
+                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
+    clients = {k: Client(c) for k, c in clusters.items()}
     try:
         rows = {"threads-1": lambda: sweep(fn, grid, seed=0, cache=False, workers=1, progress=False),
-                "threads-2": lambda: sweep(fn, grid, seed=0, cache=False, workers=2, progress=False),
-                "dask-1proc": lambda: sweep(fn, grid, seed=0, cache=False, client=clients[1], progress=False),
-                "dask-2proc": lambda: sweep(fn, grid, seed=0, cache=False, client=clients[2], progress=False)}
+                "threads-2": lambda: sweep(fn, grid, seed=0, cache=False, workers=2, progress=False)}
+        for k, c in clients.items():
+            rows[k] = functools.partial(sweep, fn, grid, seed=0, cache=False, client=c, progress=False)
         tiny = functools.partial(_point, {"lr": 0.01}, 0, steps=10, paths=64, d=d)
         tiny()
-        for n in (1, 2):  # every worker process compiles (or loads from disk) the kernel before timing
-            clients[n].run(tiny)
-            sweep(fn, warm, seed=0, cache=False, client=clients[n], progress=False)
+        for c in clients.values():  # every worker process compiles (or loads from disk) the kernel before timing
+            c.run(tiny)
+            sweep(fn, warm, seed=0, cache=False, client=c, progress=False)
         times = {k: [] for k in rows}
         cpu = {k: [] for k in rows}
         results = {}
         for _ in range(max(1, a.repeat // 2 + 1)):
             for k, run in rows.items():
-                client = clients[int(k[-5])] if k.startswith("dask") else None
+                client = clients.get(k)
                 c0 = _cpu_seconds(client)
                 t0 = time.perf_counter()
                 results[k] = run()
@@ -89,7 +102,7 @@ def case_sweep(a):
             for k in tiny_t:
                 t0 = time.perf_counter()
                 sweep(tiny_fn, grid, seed=0, cache=False, progress=False,
-                      **({"client": clients[2]} if k.startswith("dask") else {"workers": 2}))
+                      **({"client": clients["dask-2proc"]} if k.startswith("dask") else {"workers": 2}))
                 tiny_t[k].append(time.perf_counter() - t0)
     finally:
         for c in clients.values():
@@ -106,6 +119,8 @@ def case_sweep(a):
                     "d": d, "paths": paths, "steps": steps, "x_rng_floor": float("nan"),
                     "x_engine": med[k] / med["threads-1"], "cpu_seconds": float(np.median(cpu[k]))})
     speed = med["dask-1proc"] / med["dask-2proc"]
+    speed_prof = med["dask-1proc-profiler"] / med["dask-2proc-profiler"]
+    over2_prof = med["dask-2proc-profiler"] / med["threads-2"] - 1
     over2 = med["dask-2proc"] / med["threads-2"] - 1
     over1 = med["dask-1proc"] / med["threads-1"] - 1
     spread = "; ".join(f"{k} {med[k]:.2f} s [{min(v):.2f}, {max(v):.2f}]" for k, v in times.items())
@@ -116,12 +131,14 @@ def case_sweep(a):
     out.append({"case": "sweep (16 points)", "impl": "summary", "ns_per_update": None,
                 "tiny_seconds": {k: min(v) for k, v in tiny_t.items()}, "dask_seconds_per_point": per_point,
                 "speedup_dask_1_to_2": speed, "dask_overhead_2": over2, "dask_overhead_1": over1,
+                "speedup_dask_1_to_2_profiler": speed_prof, "dask_overhead_2_profiler": over2_prof,
                 "point_seconds": med["threads-1"] / POINTS, "identical": identical,
                 "speedup_best": best["dask-1proc"] / best["dask-2proc"], "cpu_seconds": cmed,
                 "dask_cpu_overhead_1": cpu_over[1], "dask_cpu_overhead_2": cpu_over[2],
                 "dask_overhead_2_best": best["dask-2proc"] / best["threads-2"] - 1,
                 "skipped": (f"1 -> 2 workers (dask processes) {speed:.2f}x; dask overhead vs threads "
-                            f"{100 * over2:+.1f}% (2 workers), {100 * over1:+.1f}% (1 worker); "
+                            f"{100 * over2:+.1f}% (2 workers), {100 * over1:+.1f}% (1 worker); with dask's profiler on "
+                            f"{speed_prof:.2f}x and {100 * over2_prof:+.1f}%; "
                             f"{med['threads-1'] / POINTS:.2f} s a point; best rounds: "
                             f"{best['dask-1proc'] / best['dask-2proc']:.2f}x, "
                             f"{100 * (best['dask-2proc'] / best['threads-2'] - 1):+.1f}%; CPU seconds (this process + workers) "
