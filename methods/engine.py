@@ -151,6 +151,8 @@ def get_kernel(landscape, optimizer, noise):
     skip_grad = (not getattr(noise, "needs_full_grad", True) and not needs_gn2
                  and _schedule_ignores_grad(optimizer.schedule))
     hetero = isinstance(landscape, _landscapes.PerAgent)
+    if hetero and optimizer.agents > 1 and _schedule_ignores_grad(optimizer.schedule):
+        skip_grad = True  # every agent evaluates its own gradient: grad F(x) (N gradients) only at save points
     local = getattr(optimizer, "local", False)
     key = (landscape.key(), noise.key(), comp.key(), optimizer.rule_key(), optimizer.schedule.key(), fused,
            needs_gn2, skip_grad) + ((hetero, local) if hetero or local else ())
