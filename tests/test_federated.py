@@ -203,3 +203,19 @@ def test_agents_mismatch_is_refused_before_compiling():
     f = L.PerAgent.quadratics(LAM, CEN)
     with pytest.raises(ValueError, match="agents"):
         simulate(f, O.LocalSGD(agents=3), None, x0=0.0, steps=4, paths=1)
+
+
+def test_no_sde_model_for_local_steps_or_per_agent_landscapes():
+    import sde
+
+    with pytest.raises(ValueError, match="optimizer"):
+        sde.model(O.LocalSGD(lr=0.01), L.DiagonalQuadratic([1.0]))
+    with pytest.raises(ValueError, match="landscape"):
+        sde.model(O.DSGD(lr=0.01, agents=4), L.PerAgent.quadratics(LAM, CEN))
+
+
+def test_make_by_name_and_time_grid():
+    opt = O.make("local_sgd", lr=0.02, local_steps=3, agents=2)
+    assert isinstance(opt, O.LocalSGD) and opt.lr_client == 0.02
+    r = simulate(L.DiagonalQuadratic([1.0]), opt, None, x0=1.0, steps=9, paths=1, save_every=3)
+    np.testing.assert_allclose(r.t, 0.02 * r.step)
