@@ -242,6 +242,8 @@ def simulate(landscape, optimizer, noise=None, *, x0, steps: int, paths: int = 1
                       dtype=np.int64)
     if comp_state.per != "agent" and comp_state.size:
         raise ValueError("optimizer: a compressor's state must be per agent")
+    if server.per == "agent" and server.size and not getattr(optimizer, "local", False):
+        raise ValueError("optimizer: a per-agent server state needs local steps (methods.federated.LocalSGD)")
     state_size = total + agents * noise_state.size
 
     run_chunk = get_kernel(landscape, optimizer, noise)

@@ -219,3 +219,16 @@ def test_make_by_name_and_time_grid():
     assert isinstance(opt, O.LocalSGD) and opt.lr_client == 0.02
     r = simulate(L.DiagonalQuadratic([1.0]), opt, None, x0=1.0, steps=9, paths=1, save_every=3)
     np.testing.assert_allclose(r.t, 0.02 * r.step)
+
+
+def test_per_agent_server_state_is_refused_without_local_steps():
+    from dataclasses import dataclass
+    from methods.component import State
+
+    @dataclass(frozen=True, eq=False)
+    class PerAgentRule(O.SGD):
+        def state(self, shape):
+            return State(shape.d, "agent")
+
+    with pytest.raises(ValueError, match="optimizer"):
+        simulate(L.DiagonalQuadratic([1.0]), PerAgentRule(agents=2), None, x0=0.0, steps=2, paths=1)
