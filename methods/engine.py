@@ -161,11 +161,12 @@ def get_kernel(landscape, optimizer, noise):
             lk = landscape.kernels
             ok = optimizer.kernels
             if local:  # local steps (methods.federated): another model of the core
-                from .federated import local_model
+                from .federated import local_model, point_grad_kernel
 
+                pg = (point_grad_kernel(lk.grad, landscape.agent_coord_grad, landscape.agent_params) if hetero
+                      else point_grad_kernel(lk.grad, lk.coord_grad))
                 model = local_model(lk.value, lk.grad, noise.kernels.sample, optimizer.schedule.kernels.factor,
-                                    ok.update, ok.init, noise.kernels.init, _blocks_init, needs_gn2, hetero,
-                                    landscape.agent_grad if hetero else _landscapes._no_agent_grad)
+                                    ok.update, ok.init, noise.kernels.init, _blocks_init, needs_gn2, pg)
             else:
                 model = discrete_model(
                     lk.value, lk.grad, noise.kernels.sample, comp.kernels.compress, optimizer.schedule.kernels.factor,

@@ -127,10 +127,47 @@ def _apply_local(server, o, lr_k, t):
         server[o + j] -= lr_k * t[j]
 
 
-def local_model(value, grad, sample, factor, update, init, noise_init, init_blocks_factory, needs_gn2, hetero,
-                agent_grad):
+@inline_kernel
+def _no_coord(xj, j, p):
+    return 0.0
+
+
+@inline_kernel
+def _whole(p, agent):
+    return p
+
+
+def point_grad_kernel(grad, coord=None, agent_params=None):
+    """``point_grad(x, dx, o, lp, agent, v, out)``: the agent's point ``v = x + dx[o:o + d]`` and the
+    gradient there, ``out = grad f_agent(v)``, in one pass for separable landscapes (``coord``:
+    ``coord_grad(vj, j, q)`` with ``q = agent_params(lp, agent)``, or ``lp`` itself without
+    ``agent_params``), else ``grad(v, lp, out)`` after the pass."""
+    mode = 0 if coord is None else (1 if agent_params is None else 2)
+    coord = _no_coord if coord is None else coord
+    agent_params = _whole if agent_params is None else agent_params
+
+    @inline_kernel
+    def point_grad(x, dx, o, lp, agent, v, out):
+        d = x.shape[0]
+        if mode == 0:
+            for j in range(d):
+                v[j] = x[j] + dx[o + j]
+            grad(v, lp, out)
+        else:
+            q = agent_params(lp, agent)
+            for j in range(d):
+                vj = x[j] + dx[o + j]
+                v[j] = vj
+                out[j] = coord(vj, j, q)
+
+    return point_grad
+
+
+def local_model(value, grad, sample, factor, update, init, noise_init, init_blocks_factory, needs_gn2,
+                point_grad):
     """LocalSGD as a model of the Monte Carlo core over the discrete engine's chunk tuple ``m``
-    (``methods.engine._buffers``): see the module docstring for the iteration. The server block
+    (``methods.engine._buffers``): see the module docstring for the iteration; ``point_grad`` from
+    ``point_grad_kernel`` gives an agent's point and its gradient there. The server block
     ``m[7]`` holds one block of ``d + 1`` floats per agent; ``m[4]`` (``v``) holds an agent's point
     ``x + (x_i - x)``, ``m[3]`` its exact gradient there and ``m[2]`` its oracle output."""
     init_server = init_blocks_factory(init, init)
@@ -165,12 +202,7 @@ def local_model(value, grad, sample, factor, update, init, noise_init, init_bloc
             o = a * bs
             if partial and server[o + d] == 0.0:
                 continue
-            for j in range(d):
-                v[j] = x[j] + server[o + j]
-            if hetero:
-                agent_grad(v, lp, a, ti)
-            else:
-                grad(v, lp, ti)
+            point_grad(x, server, o, lp, a, v, ti)
             gn2 = 0.0
             if needs_gn2:
                 for j in range(d):

@@ -832,7 +832,12 @@ def _per_agent_kernels(base):
         for j in range(x.shape[0]):
             out[j] = bcoord(x[j], j, q)
 
-    return LandscapeKernels(value, grad, hvp, hess, coord_grad), agent_grad
+    @inline_kernel
+    def agent_params(p, agent):
+        nb = int(p[p.shape[0] - 2])
+        return p[agent * nb:(agent + 1) * nb]
+
+    return LandscapeKernels(value, grad, hvp, hess, coord_grad), agent_grad, agent_params
 
 
 @inline_kernel
@@ -861,7 +866,8 @@ class PerAgent(Landscape):
     landscapes: tuple
     f_star_: float | None = None
     kernels: LandscapeKernels = field(init=False, repr=False)
-    agent_grad: Callable = field(init=False, repr=False)
+    agent_grad: Callable = field(init=False, repr=False)     # agent_grad(x, p, agent, out): grad f_agent(x)
+    agent_params: Callable = field(init=False, repr=False)   # agent_params(p, agent): agent's slice of p
 
     def __post_init__(self):
         ls = tuple(self.landscapes) if isinstance(self.landscapes, (list, tuple)) else None
@@ -881,9 +887,10 @@ class PerAgent(Landscape):
         key = tuple(first.kernels)
         if key not in _PER_AGENT:
             _PER_AGENT[key] = _per_agent_kernels(first.kernels)
-        kernels, agent_grad = _PER_AGENT[key]
+        kernels, agent_grad, agent_params = _PER_AGENT[key]
         object.__setattr__(self, "kernels", kernels)
         object.__setattr__(self, "agent_grad", agent_grad)
+        object.__setattr__(self, "agent_params", agent_params)
         if self.f_star_ is not None:
             object.__setattr__(self, "f_star_", _checks.real("f_star_", self.f_star_))
 
@@ -962,9 +969,14 @@ class PerAgent(Landscape):
             raise ValueError(f"landscape: PerAgent has {self.agents} agents, the optimizer {shape.agents}")
         return super().pack(shape)
 
+    @property
+    def agent_coord_grad(self):
+        """The agents' common ``coord_grad(xj, j, q)`` (``q = agent_params(p, agent)``)."""
+        return self.landscapes[0].kernels.coord_grad
+
     def structure(self):
-        """``(agent_grad,)``: the per-agent gradient kernel the engines call."""
-        return (self.agent_grad,)
+        """``(agent_grad, agent_params, agent_coord_grad)``: the per-agent kernels the engines call."""
+        return (self.agent_grad, self.agent_params, self.agent_coord_grad)
 
 
 # ------------------------------------------------------------------ finite sums on data
