@@ -68,6 +68,7 @@ class Optimizer(Component):
     agents: int
     compressor: _compressors.Compressor
     _init = staticmethod(_no_init)
+    local = False  # local steps (methods.federated.LocalSGD): the engine builds another model
 
     def _validate_common(self):
         object.__setattr__(self, "lr", _checks.positive("lr", self.lr))  # a float: SGD(lr=1) is SGD(lr=1.0)
@@ -148,7 +149,8 @@ class Optimizer(Component):
         compressor block."""
         (so, s), (co, c), total = self.layout(d)
         state = np.empty(total)
-        self.kernels.init(state[so:so + s.size], self.pack())
+        for b in range(self.agents if s.per == "agent" else 1):  # a per-agent server state: one block each
+            self.kernels.init(state[so + b * s.size:so + (b + 1) * s.size], self.pack())
         cp = self.compressor.pack(d, self.agents)
         for a in range(self.agents):
             blk = state[co + a * c.size: co + (a + 1) * c.size]
@@ -576,11 +578,12 @@ _BY_NAME = {
 
 def make(name: str, **kwargs) -> Optimizer:
     """An optimizer by name: sgd, dsgd, dcsgd, signsgd, dsignsgd, normalized_sgd,
-    clipped_sgd, rmsprop, rmspropw, adam, adamw."""
+    clipped_sgd, rmsprop, rmspropw, adam, adamw, sgdm, heavy_ball, coordinate_clipped_sgd, local_sgd."""
     _checks.one_of("name", name.lower() if isinstance(name, str) else name, _BY_NAME)
     return _BY_NAME[name.lower()](**kwargs)
 
 
 from .momentum import SGDM, HeavyBall  # noqa: E402  (momentum server rules, in their own module)
 from .clipping import CoordinateClippedSGD  # noqa: E402
-_BY_NAME.update(sgdm=SGDM, heavy_ball=HeavyBall, coordinate_clipped_sgd=CoordinateClippedSGD)
+from .federated import LocalSGD  # noqa: E402  (local steps and partial participation)
+_BY_NAME.update(sgdm=SGDM, heavy_ball=HeavyBall, coordinate_clipped_sgd=CoordinateClippedSGD, local_sgd=LocalSGD)
