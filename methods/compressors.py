@@ -26,7 +26,7 @@ import numpy as np
 from typing import Callable, NamedTuple
 
 from . import _checks, rng as _rng
-from ._jit import each_row, kernel
+from ._jit import each_row, inline_kernel, kernel
 from .component import (Component, Shape, State, check_state_size, check_user_kernels, init_block, shape_of,
                         store_user_params)
 
@@ -348,19 +348,121 @@ class Sign(Compressor):
         return np.full(agents, 1.0 if self.scaled else 0.0)
 
 
+@inline_kernel
+def _ranks_before(v, a, b):
+    """Whether coordinate ``a`` ranks before ``b`` for top-k: larger ``|v|`` first (NaN as the
+    largest, so that a diverging path stays NaN), ties to the lower index (a stable order)."""
+    x = abs(v[a])
+    y = abs(v[b])
+    if x != x:
+        x = math.inf
+    if y != y:
+        y = math.inf
+    return x > y or (x == y and a < b)
+
+
+@inline_kernel
+def _magnitude(v, j):
+    """``|v_j|``, a NaN as ``inf`` (so that a diverging path stays NaN)."""
+    x = abs(v[j])
+    return math.inf if x != x else x
+
+
+@inline_kernel
+def _select_by_insertion(v, m, best, iwork):
+    """``iwork[:m]``: the ``m`` coordinates that rank first (``best``) or last (not ``best``), in one
+    scan with a sorted buffer of ``m``: ``O(d)`` predictable comparisons plus ``O(m log(d/m))``
+    insertions on average. ``iwork`` is a scratch here (the caller restores the permutation).
+    Ranking last is ranking first for ``-|v|`` with ties to the higher index."""
+    d = v.shape[0]
+    sg = 1.0 if best else -1.0
+    n = 0
+    last = 0.0  # the signed key of iwork[m - 1] once the buffer is full
+    for j in range(d):
+        x = sg * _magnitude(v, j)
+        if n == m:
+            # j is later than every index in the buffer: a tie never displaces when ranking first,
+            # always when ranking last
+            if x < last or (best and x == last):
+                continue
+            pos = m - 1
+        else:
+            pos = n
+            n += 1
+        while pos > 0:
+            y = sg * _magnitude(v, iwork[pos - 1])
+            if x > y or (not best and x == y):
+                iwork[pos] = iwork[pos - 1]
+                pos -= 1
+            else:
+                break
+        iwork[pos] = j
+        if n == m:
+            last = sg * _magnitude(v, iwork[m - 1])
+
+
 @kernel
 def _topk(rng, v, p, agent, state, iwork, out):
+    # the k coordinates that rank first (larger |v|, ties to the lower index, NaN largest), without
+    # allocating. The order is strict, so the selected set does not depend on iwork's content on entry.
+    # Small min(k, d - k): one scan with a sorted buffer in iwork (then iwork is reset to 0..d-1, a
+    # permutation again); otherwise quickselect on the permutation iwork (deterministic pivots).
+    d = v.shape[0]
     k = int(p[agent])
-    order = np.argsort(-np.abs(v))
-    for j in range(v.shape[0]):
+    if k >= d:
+        for j in range(d):
+            out[j] = v[j]
+        return
+    if k <= 16 or d - k <= 16:
+        if k <= d - k:
+            for j in range(d):
+                out[j] = 0.0
+            _select_by_insertion(v, k, True, iwork)
+            for i in range(k):
+                out[iwork[i]] = v[iwork[i]]
+        else:  # drop the d - k that rank last
+            for j in range(d):
+                out[j] = v[j]
+            _select_by_insertion(v, d - k, False, iwork)
+            for i in range(d - k):
+                out[iwork[i]] = 0.0
+        for j in range(d):
+            iwork[j] = j
+        return
+    for j in range(d):
         out[j] = 0.0
+    lo = 0
+    hi = d - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        piv = iwork[mid]
+        iwork[mid] = iwork[hi]
+        iwork[hi] = piv
+        store = lo
+        for i in range(lo, hi):
+            if _ranks_before(v, iwork[i], piv):
+                t = iwork[i]
+                iwork[i] = iwork[store]
+                iwork[store] = t
+                store += 1
+        iwork[hi] = iwork[store]
+        iwork[store] = piv
+        if store == k - 1:
+            break
+        if store > k - 1:
+            hi = store - 1
+        else:
+            lo = store + 1
     for i in range(k):
-        out[order[i]] = v[order[i]]
+        out[iwork[i]] = v[iwork[i]]
 
 
 @dataclass(frozen=True)
 class TopK(Compressor):
-    """Keep the ``k`` largest-magnitude coordinates (deterministic, biased).
+    """Keep the ``k`` largest-magnitude coordinates (deterministic, biased); ties go to the lower
+    index (a NaN counts as the largest). Selected without allocating, in ``O(d)`` on average: one
+    scan with a sorted buffer when ``min(k, d - k) <= 16``, else quickselect on the engine's index
+    scratch.
 
     Contractive: ``||C(x) - x||^2 <= (1 - k/d) ||x||^2``.
     """
