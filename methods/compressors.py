@@ -11,7 +11,9 @@ sequence with one value per agent (heterogeneous compression, arXiv 2502.17009:
     ``compress(rng, v, p, agent, state, iwork, out)``   with ``p`` one value per agent
 
 ``state`` is the agent's own state block (empty for stateless compressors; error feedback
-keeps its memory there). Wrappers hold an inner compressor and compose its key and state.
+keeps its memory there). Wrappers hold an inner compressor and compose its key and state:
+``ErrorFeedback`` (classic EF) and ``EF21`` (``g_i <- g_i + C(v_i - g_i)``, arXiv 2106.05203);
+``Clip(c)`` is norm clipping at each agent and ``Clip21(c) = EF21(Clip(c))`` (arXiv 2305.18929).
 
 ``iwork`` is an int64 scratch vector of length ``d`` the engine keeps per chunk; it must
 hold a permutation of ``0..d-1`` on entry (rand-k reshuffles it in place).
