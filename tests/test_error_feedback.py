@@ -226,3 +226,17 @@ def test_names_and_keys():
     k1, k2 = C.EF21(C.TopK(1)).key(), C.EF21(C.RandK(1)).key()
     assert k1 != k2 and k1 == C.EF21(C.TopK(3), beta=0.5).key()  # parameters never recompile
     assert C.EF21(C.TopK(1)).key() != C.ErrorFeedback(C.TopK(1)).key()
+
+
+def test_no_sde_model_for_compressor_memory():
+    """The SDE models of this package are Markov in x: a compressor with per-agent memory has none,
+    and ``sde.kinds`` / ``sde.model`` say so by name."""
+    import sde
+
+    for opt in (O.EF21SGD(lr=0.01, agents=2), O.Clip21SGD(lr=0.01), O.Clip21SGD2M(lr=0.01),
+                O.DCSGD(lr=0.01, agents=2, compressor=C.ErrorFeedback(C.TopK(1)))):
+        with pytest.raises(ValueError, match="per-agent memory"):
+            sde.kinds(opt)
+        with pytest.raises(ValueError, match="optimizer"):
+            sde.model(opt, L.DiagonalQuadratic(LAM), N.Gaussian(1.0))
+    assert sde.kinds(O.DCSGD(lr=0.01, agents=2, compressor=C.RandK(1)))[0] == "classic"
