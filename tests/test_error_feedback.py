@@ -240,3 +240,19 @@ def test_no_sde_model_for_compressor_memory():
         with pytest.raises(ValueError, match="optimizer"):
             sde.model(opt, L.DiagonalQuadratic(LAM), N.Gaussian(1.0))
     assert sde.kinds(O.DCSGD(lr=0.01, agents=2, compressor=C.RandK(1)))[0] == "classic"
+
+
+def test_per_agent_clipping_without_memory():
+    """DCSGD with ``Clip(c)`` per agent (no memory): ``Optimizer.step`` against numpy to 1e-12 and the
+    engine bit for bit, with one clipping level per agent."""
+    cs = (0.5, 1.0, 0.25, 2.0)
+    opt = O.DCSGD(lr=0.1, agents=AGENTS, compressor=C.Clip(cs))
+    assert opt.compressor.state(Shape(5)).size == 0
+    x, ref = X0.copy(), [X0.copy()]
+    for _ in range(60):
+        x = x - 0.1 * np.mean([clip_ref(LAM * x + SHIFT[a], cs[a]) for a in range(AGENTS)], axis=0)
+        ref.append(x)
+    xs, _ = _step_run(opt, 60)
+    assert _rel(xs, np.array(ref)) <= 1e-12
+    run = _engine_run(opt, 60)
+    np.testing.assert_array_equal(run.iterates[:, 1, :], xs)
