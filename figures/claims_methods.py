@@ -143,15 +143,15 @@ CLAIMS = [
     Claim("ef21-topk-heterogeneous", "neighbouring work (EF21, arXiv 2106.05203)", "derived here (setting and criterion)",
           "With heterogeneous agents and no noise, DCSGD with top-k stalls away from the minimiser while EF21 with "
           "top-k converges to it", "derived",
-          "figure error_feedback (a): f = 1/2 sum lam x^2, 8 agents shifted by b_i (sum b_i = 0), top-1 of d = 8, "
+          "figure error_feedback: (a) f = 1/2 sum lam x^2, 8 agents shifted by b_i (sum b_i = 0), top-1 of d = 8, "
           "deterministic runs on random instances; loss over the last quarter and at the end", _ef21_topk),
     Claim("clip21-heterogeneous", "neighbouring work (Clip21, arXiv 2305.18929)", "derived here (the stall point x_c)",
           "With heterogeneous agents, per-agent clipping converges to the minimiser of a Huberised loss, not to the "
           "minimiser, while Clip21 (clipped EF21) converges to the minimiser", "derived",
-          "figure error_feedback (b): DCSGD with Clip(c) at each agent against the root x_c of mean_i clip_c(grad f + b_i), "
+          "figure error_feedback: (b) DCSGD with Clip(c) at each agent against the root x_c of mean_i clip_c(grad f + b_i), "
           "and Clip21's final loss, deterministic runs", _clip21),
     Claim("normalized-ef21-quartic", "neighbouring work (||EF21||, arXiv 2410.16871)", "Section 4 (normalized EF21)",
           "On an (L0,L1)-smooth quartic, normalized EF21 converges at step sizes where EF21 diverges", "derived",
-          "figure error_feedback (c): f = sum x^4/4, 4 shifted agents, top-1, x0 = 3, final loss over a grid of step "
+          "figure error_feedback: (c) f = sum x^4/4, 4 shifted agents, top-1, x0 = 3, final loss over a grid of step "
           "sizes, deterministic runs", _normalized_ef21),
 ]

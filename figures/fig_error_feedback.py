@@ -1,5 +1,5 @@
 """Error feedback for biased compressors and clipping at the agents, and normalized EF21 (neighbouring work:
-EF21 arXiv 2106.05203, Clip21 arXiv 2305.18929, Clip21-SGD2M arXiv 2502.11682, ||EF21|| arXiv 2410.16871).
+EF21 arXiv 2106.05203, Clip21 arXiv 2305.18929, Clip21-SGD2M arXiv 2502.11682, ``||EF21||`` arXiv 2410.16871).
 
 Heterogeneous agents are made by a fixed per-agent shift (``noise.Shift``): agent ``i``'s oracle is
 ``grad f(x) + b_i`` with ``sum_i b_i = 0``, so agent ``i`` sees ``f(x) + <b_i, x>`` and the agents'

@@ -597,7 +597,7 @@ def EF21SGD(lr: float = 0.01, agents: int = 1, compressor=None, schedule=None) -
 
 
 def NormalizedEF21(lr: float = 0.01, agents: int = 1, compressor=None, schedule=None) -> NormalizedSGD:
-    """Normalized EF21, "||EF21||" (Khirirat, Sadiev, Riabinin, Gorbunov, Richtarik, arXiv 2410.16871,
+    """Normalized EF21, ``||EF21||`` (Khirirat, Sadiev, Riabinin, Gorbunov, Richtarik, arXiv 2410.16871,
     its Section 4): the agents run EF21 (``g_i <- g_i + C_i(v_i - g_i)``) and the server normalises
     the aggregate, ``x_{k+1} = x_k - lr eta_k g_k / ||g_k||``, ``g_k = (1/N) sum_i g_i`` (no step when
     ``g_k = 0``). ``NormalizedSGD`` with ``compressors.EF21(compressor)`` (default inner: top-1)."""
