@@ -467,6 +467,24 @@ def case_local_sgd(a):
     return _table("local-sgd-tau4-8agents", rows, paths, steps, d, a.repeat)
 
 
+def case_ef21_topk(a):
+    """EF21 with top-k (k = 4 of d = 32), 8 agents, Gaussian noise on a quadratic: per scalar update of x
+    (each update costs 8 agents' noise draws and top-k selections); the floor draws the same Gaussians
+    (8 per coordinate and step). Context rows: DCSGD with the same top-k (no memory), and EF21 around the
+    identity (the memory's cost without the selection)."""
+    d, paths, steps, agents = 32, a.paths, a.steps, 8
+    f = L.DiagonalQuadratic(np.linspace(1.0, 4.0, d))
+    nz = N.Gaussian(1.0)
+    ef21 = O.EF21SGD(lr=0.01, agents=agents, compressor=C.TopK(4))
+    topk = O.DCSGD(lr=0.01, agents=agents, compressor=C.TopK(4))
+    ef21_id = O.EF21SGD(lr=0.01, agents=agents, compressor=C.Identity())
+    rows = {"sde-workbench": lambda: simulate(f, ef21, nz, x0=1.0, steps=steps, paths=paths, seed=0),
+            "sde-workbench-dcsgd-topk": lambda: simulate(f, topk, nz, x0=1.0, steps=steps, paths=paths, seed=0),
+            "sde-workbench-ef21-identity": lambda: simulate(f, ef21_id, nz, x0=1.0, steps=steps, paths=paths, seed=0),
+            "rng-floor": lambda: rng_floor(paths, steps * agents, d)}
+    return _table("ef21-topk-8agents", rows, paths, steps, d, a.repeat)
+
+
 def case_dcsgd_randk_sde(a):
     """DCSGD with rand-k (k = d/4), 4 agents, Gaussian noise on a quadratic: its SDE (the classic
     model, diffusion diagonal minus rank one) beside the discrete method, same run, at d in
@@ -550,6 +568,7 @@ CASES = {
     "sign-sde-erf": case_sign_sde,
     "adam-peers": case_adam_peers,
     "dcsgd-heavy": case_dcsgd_heavy,
+    "ef21-topk": case_ef21_topk,
     "dcsgd-randk-sde": case_dcsgd_randk_sde,
     "local-sgd": case_local_sgd,
     "scaling": case_scaling,
