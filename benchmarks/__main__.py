@@ -448,6 +448,43 @@ def case_dcsgd_heavy(a):
     return _table("dcsgd-randk-8agents-t3", rows, paths, steps, d, a.repeat)
 
 
+def case_local_sgd(a):
+    """LocalSGD (tau = 4 local steps, full participation), 8 heterogeneous agents (diagonal quadratics
+    with their own curvatures and minimisers), Gaussian noise, d = 32: per scalar update of the
+    agents' iterates counted as for DCSGD, per iteration and coordinate (each iteration costs
+    8 agents' gradients and noise draws); the floor draws the same 8 normals per iteration and
+    coordinate. ``sde-workbench-homogeneous``: the same on one shared quadratic."""
+    d, paths, steps, agents = 32, a.paths, a.steps, 8
+    rng = np.random.default_rng(0)
+    lam = np.linspace(1.0, 4.0, d) * rng.uniform(0.5, 1.5, (agents, d))
+    f = L.PerAgent.quadratics(lam, rng.normal(size=(agents, d)))
+    f1 = L.DiagonalQuadratic(np.linspace(1.0, 4.0, d))
+    opt = O.LocalSGD(lr=0.01, local_steps=4, agents=agents)
+    nz = N.Gaussian(1.0)
+    rows = {"sde-workbench": lambda: simulate(f, opt, nz, x0=1.0, steps=steps, paths=paths, seed=0),
+            "sde-workbench-homogeneous": lambda: simulate(f1, opt, nz, x0=1.0, steps=steps, paths=paths, seed=0),
+            "rng-floor": lambda: rng_floor(paths, steps * agents, d)}
+    return _table("local-sgd-tau4-8agents", rows, paths, steps, d, a.repeat)
+
+
+def case_ef21_topk(a):
+    """EF21 with top-k (k = 4 of d = 32), 8 agents, Gaussian noise on a quadratic: per scalar update of x
+    (each update costs 8 agents' noise draws and top-k selections); the floor draws the same Gaussians
+    (8 per coordinate and step). Context rows: DCSGD with the same top-k (no memory), and EF21 around the
+    identity (the memory's cost without the selection)."""
+    d, paths, steps, agents = 32, a.paths, a.steps, 8
+    f = L.DiagonalQuadratic(np.linspace(1.0, 4.0, d))
+    nz = N.Gaussian(1.0)
+    ef21 = O.EF21SGD(lr=0.01, agents=agents, compressor=C.TopK(4))
+    topk = O.DCSGD(lr=0.01, agents=agents, compressor=C.TopK(4))
+    ef21_id = O.EF21SGD(lr=0.01, agents=agents, compressor=C.Identity())
+    rows = {"sde-workbench": lambda: simulate(f, ef21, nz, x0=1.0, steps=steps, paths=paths, seed=0),
+            "sde-workbench-dcsgd-topk": lambda: simulate(f, topk, nz, x0=1.0, steps=steps, paths=paths, seed=0),
+            "sde-workbench-ef21-identity": lambda: simulate(f, ef21_id, nz, x0=1.0, steps=steps, paths=paths, seed=0),
+            "rng-floor": lambda: rng_floor(paths, steps * agents, d)}
+    return _table("ef21-topk-8agents", rows, paths, steps, d, a.repeat)
+
+
 def case_dcsgd_randk_sde(a):
     """DCSGD with rand-k (k = d/4), 4 agents, Gaussian noise on a quadratic: its SDE (the classic
     model, diffusion diagonal minus rank one) beside the discrete method, same run, at d in
@@ -531,7 +568,9 @@ CASES = {
     "sign-sde-erf": case_sign_sde,
     "adam-peers": case_adam_peers,
     "dcsgd-heavy": case_dcsgd_heavy,
+    "ef21-topk": case_ef21_topk,
     "dcsgd-randk-sde": case_dcsgd_randk_sde,
+    "local-sgd": case_local_sgd,
     "scaling": case_scaling,
     "latency": case_latency,
     "sweep": case_sweep,  # methods.sweep: 16 points on threads and dask processes, 1 and 2 workers

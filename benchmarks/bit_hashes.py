@@ -42,6 +42,10 @@ def discrete_cases():
     yield "dcsgd-bernoulli", q, O.DCSGD(lr=0.02, agents=4, compressor=C.Bernoulli(p=(0.5, 0.25, 1.0, 0.125))), g, {}
     yield "dcsgd-qsgd", q, O.DCSGD(lr=0.02, agents=2, compressor=C.QSGD(s=2)), g, {}
     yield "dcsgd-topk", q, O.DCSGD(lr=0.02, agents=2, compressor=C.TopK(k=1)), g, {}
+    shift = N.Shift(np.array([[0.5, -1.0, 0.25, 0.0], [-0.5, 1.0, -0.25, 0.0]]), inner=g)
+    yield "ef21-topk-shift", q, O.EF21SGD(lr=0.02, agents=2, compressor=C.TopK(k=1)), shift, {}
+    yield "nef21-clip", q, O.NormalizedEF21(lr=0.02, agents=2, compressor=C.Clip(0.5)), g, {}
+    yield "clip21-sgd2m-dp", q, O.Clip21SGD2M(lr=0.02, clip=0.5, beta=0.5, agents=2, dp_sigma=0.1), g, {}
     yield "sgd-stable", q, O.SGD(lr=0.01), N.AlphaStable(alpha=1.5, scale=0.3), {}
     yield "normsgd-cosine", q, O.NormalizedSGD(lr=0.02, schedule=S.Cosine(total=60)), g, {}
     yield "clipped-step", L.SumCosh(d=4), O.ClippedSGD(lr=0.05, clip=0.5, schedule=S.Step(every=20, gamma=0.5)), g, {}

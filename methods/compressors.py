@@ -11,7 +11,9 @@ sequence with one value per agent (heterogeneous compression, arXiv 2502.17009:
     ``compress(rng, v, p, agent, state, iwork, out)``   with ``p`` one value per agent
 
 ``state`` is the agent's own state block (empty for stateless compressors; error feedback
-keeps its memory there). Wrappers hold an inner compressor and compose its key and state.
+keeps its memory there). Wrappers hold an inner compressor and compose its key and state:
+``ErrorFeedback`` (classic EF) and ``EF21`` (``g_i <- g_i + C(v_i - g_i)``, arXiv 2106.05203);
+``Clip(c)`` is norm clipping at each agent and ``Clip21(c) = EF21(Clip(c))`` (arXiv 2305.18929).
 
 ``iwork`` is an int64 scratch vector of length ``d`` the engine keeps per chunk; it must
 hold a permutation of ``0..d-1`` on entry (rand-k reshuffles it in place).
@@ -26,7 +28,7 @@ import numpy as np
 from typing import Callable, NamedTuple
 
 from . import _checks, rng as _rng
-from ._jit import each_row, kernel
+from ._jit import each_row, inline_kernel, kernel
 from .component import (Component, Shape, State, check_state_size, check_user_kernels, init_block, shape_of,
                         store_user_params)
 
@@ -348,19 +350,121 @@ class Sign(Compressor):
         return np.full(agents, 1.0 if self.scaled else 0.0)
 
 
+@inline_kernel
+def _ranks_before(v, a, b):
+    """Whether coordinate ``a`` ranks before ``b`` for top-k: larger ``|v|`` first (NaN as the
+    largest, so that a diverging path stays NaN), ties to the lower index (a stable order)."""
+    x = abs(v[a])
+    y = abs(v[b])
+    if x != x:
+        x = math.inf
+    if y != y:
+        y = math.inf
+    return x > y or (x == y and a < b)
+
+
+@inline_kernel
+def _magnitude(v, j):
+    """``|v_j|``, a NaN as ``inf`` (so that a diverging path stays NaN)."""
+    x = abs(v[j])
+    return math.inf if x != x else x
+
+
+@inline_kernel
+def _select_by_insertion(v, m, best, iwork):
+    """``iwork[:m]``: the ``m`` coordinates that rank first (``best``) or last (not ``best``), in one
+    scan with a sorted buffer of ``m``: ``O(d)`` predictable comparisons plus ``O(m log(d/m))``
+    insertions on average. ``iwork`` is a scratch here (the caller restores the permutation).
+    Ranking last is ranking first for ``-|v|`` with ties to the higher index."""
+    d = v.shape[0]
+    sg = 1.0 if best else -1.0
+    n = 0
+    last = 0.0  # the signed key of iwork[m - 1] once the buffer is full
+    for j in range(d):
+        x = sg * _magnitude(v, j)
+        if n == m:
+            # j is later than every index in the buffer: a tie never displaces when ranking first,
+            # always when ranking last
+            if x < last or (best and x == last):
+                continue
+            pos = m - 1
+        else:
+            pos = n
+            n += 1
+        while pos > 0:
+            y = sg * _magnitude(v, iwork[pos - 1])
+            if x > y or (not best and x == y):
+                iwork[pos] = iwork[pos - 1]
+                pos -= 1
+            else:
+                break
+        iwork[pos] = j
+        if n == m:
+            last = sg * _magnitude(v, iwork[m - 1])
+
+
 @kernel
 def _topk(rng, v, p, agent, state, iwork, out):
+    # the k coordinates that rank first (larger |v|, ties to the lower index, NaN largest), without
+    # allocating. The order is strict, so the selected set does not depend on iwork's content on entry.
+    # Small min(k, d - k): one scan with a sorted buffer in iwork (then iwork is reset to 0..d-1, a
+    # permutation again); otherwise quickselect on the permutation iwork (deterministic pivots).
+    d = v.shape[0]
     k = int(p[agent])
-    order = np.argsort(-np.abs(v))
-    for j in range(v.shape[0]):
+    if k >= d:
+        for j in range(d):
+            out[j] = v[j]
+        return
+    if k <= 16 or d - k <= 16:
+        if k <= d - k:
+            for j in range(d):
+                out[j] = 0.0
+            _select_by_insertion(v, k, True, iwork)
+            for i in range(k):
+                out[iwork[i]] = v[iwork[i]]
+        else:  # drop the d - k that rank last
+            for j in range(d):
+                out[j] = v[j]
+            _select_by_insertion(v, d - k, False, iwork)
+            for i in range(d - k):
+                out[iwork[i]] = 0.0
+        for j in range(d):
+            iwork[j] = j
+        return
+    for j in range(d):
         out[j] = 0.0
+    lo = 0
+    hi = d - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        piv = iwork[mid]
+        iwork[mid] = iwork[hi]
+        iwork[hi] = piv
+        store = lo
+        for i in range(lo, hi):
+            if _ranks_before(v, iwork[i], piv):
+                t = iwork[i]
+                iwork[i] = iwork[store]
+                iwork[store] = t
+                store += 1
+        iwork[hi] = iwork[store]
+        iwork[store] = piv
+        if store == k - 1:
+            break
+        if store > k - 1:
+            hi = store - 1
+        else:
+            lo = store + 1
     for i in range(k):
-        out[order[i]] = v[order[i]]
+        out[iwork[i]] = v[iwork[i]]
 
 
 @dataclass(frozen=True)
 class TopK(Compressor):
-    """Keep the ``k`` largest-magnitude coordinates (deterministic, biased).
+    """Keep the ``k`` largest-magnitude coordinates (deterministic, biased); ties go to the lower
+    index (a NaN counts as the largest). Selected without allocating, in ``O(d)`` on average: one
+    scan with a sorted buffer when ``min(k, d - k) <= 16``, else quickselect on the engine's index
+    scratch.
 
     Contractive: ``||C(x) - x||^2 <= (1 - k/d) ||x||^2``.
     """
@@ -462,6 +566,157 @@ class ErrorFeedback(Compressor):
         return State(2 * shape.d, "agent", self.kernels.init)
 
 
+@kernel
+def _clip(rng, v, p, agent, state, iwork, out):
+    c = p[agent]
+    n = 0.0
+    for j in range(v.shape[0]):
+        n += v[j] * v[j]
+    n = math.sqrt(n)
+    s = c / n if n > c else 1.0  # NaN stays NaN (n > c is False), inf gives NaN
+    for j in range(v.shape[0]):
+        out[j] = s * v[j]
+
+
+@dataclass(frozen=True)
+class Clip(Compressor):
+    """Norm clipping ``clip_c(x) = min(1, c / ||x||) x`` (``clip_c(0) = 0``), deterministic and biased.
+
+    ``c > 0`` is shared or one value per agent. As a compressor it is per-agent clipping in a
+    distributed method (DCSGD with ``Clip(c)``: each agent clips its own oracle output before the
+    server averages, the "Clip-SGD" baseline of arXiv 2305.18929); inside ``EF21`` it is Clip21
+    (``Clip21(c)``). Unlike ``TopK`` it is not contractive for a fixed constant: ``||clip_c(x) -
+    x|| = max(0, ||x|| - c)``, which the EF21 analysis of Clip21 handles (arXiv 2305.18929).
+    """
+
+    c: float | tuple = 1.0
+    _compress = staticmethod(_clip)
+    unbiased = False
+    _param = "c"
+
+    def __post_init__(self):
+        _per_agent_values("c", self.c, lo=0.0)
+
+
+_EF21_KERNELS: dict = {}
+
+
+def _ef21_kernels(inner):
+    """``compress`` and ``init`` of EF21 around ``inner``'s kernels (one pair per inner)."""
+    if inner in _EF21_KERNELS:
+        return _EF21_KERNELS[inner]
+    compress_inner, init_inner = inner
+
+    @kernel
+    def compress(rng, v, p, agent, state, iwork, out):
+        # p = [inner's parameters..., beta, dp_sigma]; state = [g (d) | w (d) | m (d), when beta != 1]
+        d = v.shape[0]
+        n = p.shape[0] - 2
+        beta = p[n]
+        sig = p[n + 1]
+        g = state[:d]
+        w = state[d:2 * d]
+        if beta != 1.0:
+            m = state[2 * d:3 * d]
+            for j in range(d):
+                m[j] = (1.0 - beta) * m[j] + beta * v[j]
+                w[j] = m[j] - g[j]
+        else:
+            for j in range(d):
+                w[j] = v[j] - g[j]
+        compress_inner(rng, w, p[:n], agent, state[:0], iwork, out)
+        if sig != 0.0:
+            for j in range(d):
+                g[j] += out[j] + sig * _rng.normal(rng)
+                out[j] = g[j]
+        else:
+            for j in range(d):
+                g[j] += out[j]
+                out[j] = g[j]
+
+    @kernel
+    def init(state, p):  # g_i = 0 (and m_i = 0); the inner compressor is stateless
+        for j in range(state.shape[0]):
+            state[j] = 0.0
+
+    _EF21_KERNELS[inner] = (compress, init)
+    return _EF21_KERNELS[inner]
+
+
+@dataclass(frozen=True)
+class EF21(Compressor):
+    """EF21 error feedback around any compressor ``inner`` (Richtarik, Sokolov, Fatkhullin, arXiv 2106.05203):
+
+    ``g_i <- g_i + C_i(v_i - g_i)``, agent ``i`` sends ``g_i`` (the server's ``v = mean_i g_i``),
+
+    with one memory ``g_i`` per agent (the per-agent state of ``methods.component``), ``v_i`` the
+    agent's oracle output and ``C_i`` the inner compressor (biased ones included: ``TopK``,
+    ``Sign``, ``Clip``). Start: ``g_i = 0`` before the first step, so the first step sends
+    ``g_i^0 = C_i(v_i(x^0))``, the paper's initialisation; with the method's order (step with
+    ``g^t``, then ``g_i^{t+1} = g_i^t + C(grad_i(x^{t+1}) - g_i^t)``) the iterates are the
+    paper's exactly (derived here from the two orderings).
+
+    Options (both off by default; used by ``optimizers.Clip21SGD2M``):
+
+    * ``beta`` in (0, 1]: client momentum before the error feedback, ``m_i <- (1 - beta) m_i +
+      beta v_i`` (``m_i = 0`` at the start), then ``g_i <- g_i + C_i(m_i - g_i)`` (Clip21-SGD2M,
+      arXiv 2502.11682, as its abstract and this issue describe it; the form is our reading,
+      "derived"). ``beta = 1``: no momentum (``m_i = v_i``).
+    * ``dp_sigma >= 0``: Gaussian noise on the increment, ``g_i <- g_i + C_i(.) + dp_sigma xi``,
+      ``xi ~ N(0, I)`` (the local-DP variant of arXiv 2502.11682; our reading, "derived").
+
+    Parameters of the inner compressor work as there (per agent); EF21 is biased
+    (``unbiased = False``). ``Clip21(c)`` is ``EF21(Clip(c))``.
+    """
+
+    inner: Compressor = None
+    beta: float = 1.0
+    dp_sigma: float = 0.0
+    unbiased = False
+
+    def __post_init__(self):
+        inner = resolve(self.inner)
+        if inner.state(Shape(1)).size:
+            raise ValueError("inner: EF21 around a stateful compressor is not supported")
+        object.__setattr__(self, "inner", inner)
+        object.__setattr__(self, "beta", _checks.in_interval("beta", self.beta, 0.0, 1.0, closed_lo=False,
+                                                             closed_hi=True))
+        object.__setattr__(self, "dp_sigma", _checks.positive("dp_sigma", self.dp_sigma, allow_zero=True))
+
+    @property
+    def kernels(self):
+        """The EF21 ``compress`` and ``init`` built around the inner compressor's kernels (one
+        compiled pair per inner ``compress``)."""
+        return CompressorKernels(*_ef21_kernels(tuple(self.inner.kernels)))
+
+    def children(self):
+        """``(inner,)``: the inner compressor's key composes into this one's."""
+        return (self.inner,)
+
+    @property
+    def n_values(self):
+        """The inner compressor's ``n_values``."""
+        return self.inner.n_values
+
+    def values(self, agents):
+        """The inner compressor's per-agent parameter."""
+        return self.inner.values(agents)
+
+    def _pack(self, d, agents):
+        return np.concatenate([np.asarray(self.inner._pack(d, agents), dtype=np.float64), [self.beta, self.dp_sigma]])
+
+    def state(self, shape):
+        """Per agent: the memory ``g_i`` and a scratch ``v_i - g_i`` (``2 d`` floats), plus the
+        client momentum ``m_i`` when ``beta < 1`` (``3 d``); all zero at the start of a path."""
+        return State((2 if self.beta == 1.0 else 3) * shape.d, "agent", self.kernels.init)
+
+
+def Clip21(c=1.0) -> EF21:
+    """Clip21 (Khirirat et al., arXiv 2305.18929): ``EF21(Clip(c))``, i.e.
+    ``g_i <- g_i + clip_c(v_i - g_i)`` per agent, ``g_i = 0`` at the start (see ``EF21``)."""
+    return EF21(Clip(c))
+
+
 def _adapt_custom_compress(user):
     @kernel
     def compress(rng, v, p, agent, state, iwork, out):
@@ -527,12 +782,13 @@ class Custom(Compressor):
         return np.full(agents, self._omega_of(None, d))
 
 
-_BY_NAME = {"identity": Identity, "randk": RandK, "bernoulli": Bernoulli, "qsgd": QSGD, "sign": Sign, "topk": TopK}
+_BY_NAME = {"identity": Identity, "randk": RandK, "bernoulli": Bernoulli, "qsgd": QSGD, "sign": Sign, "topk": TopK,
+            "clip": Clip}
 
 
 def resolve(compressor) -> Compressor:
     """A ``Compressor`` instance, a name from ``identity, randk, bernoulli, qsgd, sign,
-    topk`` (default parameters), or ``None`` (identity)."""
+    topk, clip`` (default parameters), or ``None`` (identity)."""
     if compressor is None:
         return Identity()
     if isinstance(compressor, Compressor):

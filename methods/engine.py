@@ -54,18 +54,21 @@ def _blocks_init(block_init, placeholder):
 
 
 def discrete_model(value, grad, sample, compress, factor, update, init, comp_init, noise_init, fused, needs_gn2,
-                   skip_grad=False):
+                   skip_grad=False, hetero=False, agent_grad=None):
     """The discrete method as a model of the Monte Carlo core (``methods.core``): ``(start,
     advance, observe)`` over the chunk tuple ``m`` of ``_buffers``. ``fused``: one agent,
     identity compressor (the oracle output is the direction, no copy). ``needs_gn2``: the noise
     reads ||grad f||^2. ``comp_init`` / ``noise_init``: the per-agent state inits (``None``: zeros).
     ``skip_grad``: neither the oracle nor the schedule reads the exact gradient (a minibatch oracle
     under a built-in schedule other than ``GradNormalized``): it is computed only at save points.
+    ``hetero``: agents with their own objectives (``landscapes.PerAgent``): agent ``a``'s oracle sees
+    its own gradient ``agent_grad(x, lp, a, out) = grad f_a(x)`` (and its ``||.||^2``) instead of ``g``.
 
     The path's flat state holds the server's block, then each agent's compressor block, then each
     agent's noise block (``layout`` = their sizes); every component sees only its own block."""
     init_comp_blocks = _blocks_init(comp_init, init)
     init_noise_blocks = _blocks_init(noise_init, init)
+    agent_grad = _landscapes._no_agent_grad if agent_grad is None else agent_grad
 
     @inline_kernel
     def start(m):
@@ -102,7 +105,15 @@ def discrete_model(value, grad, sample, compress, factor, update, init, comp_ini
             for j in range(d):
                 v[j] = 0.0
             for a in range(agents):
-                sample(rng, x, g, gn2, lp, npar, a, state[no + a * ns:no + (a + 1) * ns], gi)
+                if hetero:  # agent a's own gradient grad f_a(x), in ti until compress
+                    agent_grad(x, lp, a, ti)
+                    gn2a = 0.0
+                    if needs_gn2:
+                        for j in range(d):
+                            gn2a += ti[j] * ti[j]
+                    sample(rng, x, ti, gn2a, lp, npar, a, state[no + a * ns:no + (a + 1) * ns], gi)
+                else:
+                    sample(rng, x, g, gn2, lp, npar, a, state[no + a * ns:no + (a + 1) * ns], gi)
                 compress(rng, gi, cp, a, state[ss + a * cs:ss + (a + 1) * cs], iwork, ti)
                 for j in range(d):
                     v[j] += ti[j]
@@ -139,15 +150,29 @@ def get_kernel(landscape, optimizer, noise):
     needs_gn2 = noise.uses_grad_norm
     skip_grad = (not getattr(noise, "needs_full_grad", True) and not needs_gn2
                  and _schedule_ignores_grad(optimizer.schedule))
+    hetero = isinstance(landscape, _landscapes.PerAgent)
+    if hetero and optimizer.agents > 1 and _schedule_ignores_grad(optimizer.schedule):
+        skip_grad = True  # every agent evaluates its own gradient: grad F(x) (N gradients) only at save points
+    local = getattr(optimizer, "local", False)
     key = (landscape.key(), noise.key(), comp.key(), optimizer.rule_key(), optimizer.schedule.key(), fused,
-           needs_gn2, skip_grad)
+           needs_gn2, skip_grad) + ((hetero, local) if hetero or local else ())
     with _KERNELS_LOCK:
         if key not in _KERNELS:
             lk = landscape.kernels
             ok = optimizer.kernels
-            _KERNELS[key] = chunk_kernel(*discrete_model(
-                lk.value, lk.grad, noise.kernels.sample, comp.kernels.compress, optimizer.schedule.kernels.factor,
-                ok.update, ok.init, comp.kernels.init, noise.kernels.init, fused, needs_gn2, skip_grad))
+            if local:  # local steps (methods.federated): another model of the core
+                from .federated import local_model, point_grad_kernel
+
+                pg = (point_grad_kernel(lk.grad, landscape.agent_coord_grad, landscape.agent_params) if hetero
+                      else point_grad_kernel(lk.grad, lk.coord_grad))
+                model = local_model(lk.value, lk.grad, noise.kernels.sample, optimizer.schedule.kernels.factor,
+                                    ok.update, ok.init, noise.kernels.init, _blocks_init, needs_gn2, pg)
+            else:
+                model = discrete_model(
+                    lk.value, lk.grad, noise.kernels.sample, comp.kernels.compress, optimizer.schedule.kernels.factor,
+                    ok.update, ok.init, comp.kernels.init, noise.kernels.init, fused, needs_gn2, skip_grad, hetero,
+                    landscape.agent_grad if hetero else None)
+            _KERNELS[key] = chunk_kernel(*model)
         return _KERNELS[key]
 
 
@@ -214,10 +239,12 @@ def simulate(landscape, optimizer, noise=None, *, x0, steps: int, paths: int = 1
     noise_state = noise.state(shape)
     if noise_state.per != "agent" and noise_state.size:
         raise ValueError("noise: a noise model's state must be per agent")
-    layout = np.array([server.size, comp_state.size if comp_state.per == "agent" else 0, noise_state.size],
+    layout = np.array([server.total(agents), comp_state.size if comp_state.per == "agent" else 0, noise_state.size],
                       dtype=np.int64)
     if comp_state.per != "agent" and comp_state.size:
         raise ValueError("optimizer: a compressor's state must be per agent")
+    if server.per == "agent" and server.size and not getattr(optimizer, "local", False):
+        raise ValueError("optimizer: a per-agent server state needs local steps (methods.federated.LocalSGD)")
     state_size = total + agents * noise_state.size
 
     run_chunk = get_kernel(landscape, optimizer, noise)

@@ -777,6 +777,208 @@ class Custom(Landscape):
         return np.zeros(0)
 
 
+# ------------------------------------------------------------------ heterogeneous agents (methods.federated)
+# p = [p_0 (nb), p_1 (nb), ..., p_{N-1} (nb), nb, N]: agent i's landscape has parameters p_i
+def _per_agent_kernels(base):
+    """The kernels of ``F = (1/N) sum_i f_i`` and of agent ``i``'s gradient, around a separable base."""
+    bvalue, bcoord, bhvp, bhess = base.value, base.coord_grad, base.hvp, base.hess
+
+    @kernel
+    def value(x, p):
+        n = int(p[p.shape[0] - 1])
+        nb = int(p[p.shape[0] - 2])
+        s = 0.0
+        for i in range(n):
+            s += bvalue(x, p[i * nb:(i + 1) * nb])
+        return s / n
+
+    @inline_kernel
+    def coord_grad(xj, j, p):
+        n = int(p[p.shape[0] - 1])
+        nb = int(p[p.shape[0] - 2])
+        s = 0.0
+        for i in range(n):
+            s += bcoord(xj, j, p[i * nb:(i + 1) * nb])
+        return s / n
+
+    grad = _grad_from_coords(coord_grad)
+
+    @kernel
+    def hvp(x, v, p, out):
+        n = int(p[p.shape[0] - 1])
+        nb = int(p[p.shape[0] - 2])
+        t = np.empty(x.shape[0])
+        out[:] = 0.0
+        for i in range(n):
+            bhvp(x, v, p[i * nb:(i + 1) * nb], t)
+            out += t
+        out /= n
+
+    @kernel
+    def hess(x, p, out):
+        n = int(p[p.shape[0] - 1])
+        nb = int(p[p.shape[0] - 2])
+        t = np.empty(out.shape)
+        out[:, :] = 0.0
+        for i in range(n):
+            bhess(x, p[i * nb:(i + 1) * nb], t)
+            out += t
+        out /= n
+
+    @inline_kernel
+    def agent_grad(x, p, agent, out):
+        nb = int(p[p.shape[0] - 2])
+        q = p[agent * nb:(agent + 1) * nb]
+        for j in range(x.shape[0]):
+            out[j] = bcoord(x[j], j, q)
+
+    @inline_kernel
+    def agent_params(p, agent):
+        nb = int(p[p.shape[0] - 2])
+        return p[agent * nb:(agent + 1) * nb]
+
+    return LandscapeKernels(value, grad, hvp, hess, coord_grad), agent_grad, agent_params
+
+
+@inline_kernel
+def _no_agent_grad(x, p, agent, out):
+    pass
+
+
+_PER_AGENT: dict = {}
+
+
+@dataclass(frozen=True, eq=False)
+class PerAgent(Landscape):
+    """Agents with their own objectives: agent ``i`` minimises ``landscapes[i]`` (the math: ``methods.federated``).
+
+    ``landscapes``: ``N`` landscapes of one separable class (the same compiled kernels, the same
+    parameter length, e.g. ``DiagonalQuadratic`` with their own ``lambdas`` and ``center``). This
+    landscape is the global objective ``F = (1/N) sum_i f_i`` (its ``value``, ``grad``, ``f_star``:
+    what the engines record); agent ``i``'s oracle sees ``grad f_i`` at its own point (the engine
+    calls ``agent_grad`` in its per-agent loop), so every optimizer with ``agents = N`` runs on
+    heterogeneous data. ``f_star``: closed form for diagonal quadratics (``minimiser``), else
+    L-BFGS-B (numerical) unless given. ``(L0, L1)``: ``(mean L0_i, 0)`` when every ``f_i`` is
+    L-smooth, else ``nan`` (an (L0,L1) bound of the ``f_i`` does not bound ``F`` in ``||grad F||``).
+    ``PerAgent.quadratics(lambdas, centers)`` builds diagonal quadratics.
+    """
+
+    landscapes: tuple
+    f_star_: float | None = None
+    kernels: LandscapeKernels = field(init=False, repr=False)
+    agent_grad: Callable = field(init=False, repr=False)     # agent_grad(x, p, agent, out): grad f_agent(x)
+    agent_params: Callable = field(init=False, repr=False)   # agent_params(p, agent): agent's slice of p
+
+    def __post_init__(self):
+        ls = tuple(self.landscapes) if isinstance(self.landscapes, (list, tuple)) else None
+        if not ls:
+            raise ValueError("landscapes must be a non-empty list of methods.landscapes objects, one per agent")
+        first = ls[0]
+        for f in ls:
+            if not isinstance(f, Landscape) or isinstance(f, PerAgent):
+                raise ValueError(f"landscapes: every entry must be a (non per-agent) landscape, got {f!r}")
+            if tuple(f.kernels) != tuple(first.kernels) or f.d != first.d or f.params().size != first.params().size:
+                raise ValueError("landscapes: every agent's landscape must be of one class, dimension and parameter "
+                                 "length (one set of compiled kernels)")
+        if first.kernels.coord_grad is None:
+            raise ValueError("landscapes: per-agent landscapes must be separable (have a coord_grad kernel, e.g. "
+                             "DiagonalQuadratic, Quartic, SumCosh)")
+        object.__setattr__(self, "landscapes", ls)
+        key = tuple(first.kernels)
+        if key not in _PER_AGENT:
+            _PER_AGENT[key] = _per_agent_kernels(first.kernels)
+        kernels, agent_grad, agent_params = _PER_AGENT[key]
+        object.__setattr__(self, "kernels", kernels)
+        object.__setattr__(self, "agent_grad", agent_grad)
+        object.__setattr__(self, "agent_params", agent_params)
+        if self.f_star_ is not None:
+            object.__setattr__(self, "f_star_", _checks.real("f_star_", self.f_star_))
+
+    @classmethod
+    def quadratics(cls, lambdas, centers) -> "PerAgent":
+        """Agent ``i`` minimises ``f_i(x) = 1/2 sum_j lambda_ij (x_j - c_ij)^2``: ``centers`` ``(N, d)``,
+        ``lambdas`` ``(d,)`` (shared) or ``(N, d)`` (each agent its own curvature)."""
+        c = _checks.finite_array("centers", centers, ndim=2)
+        lam = _checks.finite_array("lambdas", lambdas, positive_entries=True)
+        try:
+            lam = np.broadcast_to(lam, c.shape)
+        except ValueError:
+            raise ValueError(f"lambdas must have shape (d,) or (agents, d) = {c.shape}, got {lam.shape}") from None
+        return cls(tuple(DiagonalQuadratic(lam[i].copy(), center=c[i]) for i in range(c.shape[0])))
+
+    @property
+    def agents(self) -> int:
+        """The number of agents, ``len(landscapes)``."""
+        return len(self.landscapes)
+
+    @property
+    def d(self):
+        """The agents' common dimension."""
+        return self.landscapes[0].d
+
+    @property
+    def L0(self):
+        """``mean_i L0_i`` when every ``L1_i = 0`` (then ``||H_F|| <= mean ||H_i||``), else ``nan``."""
+        return float(np.mean([f.L0 for f in self.landscapes])) if self.L1 == 0.0 else float("nan")
+
+    @property
+    def L1(self):
+        """0 when every agent's landscape is L-smooth (``L1_i = 0``), else ``nan``."""
+        return 0.0 if all(f.L1 == 0.0 for f in self.landscapes) else float("nan")
+
+    def minimiser(self) -> np.ndarray | None:
+        """``argmin F`` for diagonal quadratics (closed form ``sum_i lambda_i c_i / sum_i lambda_i`` per
+        coordinate), else ``None``."""
+        if not all(isinstance(f, DiagonalQuadratic) for f in self.landscapes):
+            return None
+        lam = np.array([f.lambdas for f in self.landscapes])
+        c = np.array([f.center for f in self.landscapes])
+        return (lam * c).sum(0) / lam.sum(0)
+
+    def agent_gradient(self, x, agent: int) -> np.ndarray:
+        """``grad f_agent(x)`` by the compiled ``agent_grad`` (the engine's arithmetic)."""
+        agent = _checks.integer("agent", agent)
+        if agent >= self.agents:
+            raise ValueError(f"agent must be < agents = {self.agents}, got {agent}")
+        out = np.empty(self.d)
+        self.agent_grad(self._x(x), self.params(), agent, out)
+        return out
+
+    @property
+    def f_star(self):
+        """``min F``: given, or ``F(minimiser)`` (diagonal quadratics), else L-BFGS-B from 0 (numerical)."""
+        if self.f_star_ is not None:
+            return self.f_star_
+        xs = self.minimiser()
+        if xs is None:
+            from scipy.optimize import minimize
+
+            res = minimize(lambda x: self.f(x), np.zeros(self.d), jac=self.gradient, method="L-BFGS-B",
+                           options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 10_000})
+            return float(res.fun)
+        return float(self.f(xs))
+
+    def params(self):
+        """``[p_0, ..., p_{N-1}, nb, N]``: every agent's ``params()`` (``nb`` floats each), then ``nb`` and ``N``."""
+        ps = [np.ascontiguousarray(f.params(), dtype=np.float64) for f in self.landscapes]
+        return np.concatenate(ps + [[float(ps[0].size), float(len(ps))]])
+
+    def pack(self, shape=None) -> np.ndarray:
+        """``params()``; the problem's ``agents`` must be this landscape's."""
+        if shape is not None and shape.agents != self.agents:
+            raise ValueError(f"landscape: PerAgent has {self.agents} agents, the optimizer {shape.agents}")
+        return super().pack(shape)
+
+    @property
+    def agent_coord_grad(self):
+        """The agents' common ``coord_grad(xj, j, q)`` (``q = agent_params(p, agent)``)."""
+        return self.landscapes[0].kernels.coord_grad
+
+    def structure(self):
+        """``(agent_grad, agent_params, agent_coord_grad)``: the per-agent kernels the engines call."""
+        return (self.agent_grad, self.agent_params, self.agent_coord_grad)
+
+
 # ------------------------------------------------------------------ finite sums on data
 # (defined in methods.finite_sum, exported here: least squares, logistic and softmax regression)
 from .finite_sum import FiniteSumLogistic, LeastSquares, SoftmaxRegression  # noqa: E402,F401

@@ -468,6 +468,125 @@ class NoNoise(Gaussian):
     sigma: float = 0.0
 
 
+# ------------------------------------------------------- heterogeneous agents: a fixed shift
+_SHIFT_KERNELS: dict = {}
+
+
+def _shift_kernels(inner):
+    """``sample`` of ``Shift`` around ``inner``'s sample kernel (``None``: exact gradients)."""
+    if inner in _SHIFT_KERNELS:
+        return _SHIFT_KERNELS[inner]
+    exact = inner is None
+    inner_sample = _exact_sample if exact else inner
+
+    @kernel
+    def sample(rng, x, g, gn2, lp, p, agent, state, out):
+        # p = [n_inner, inner's parameters (n_inner), shift table (agents, d) row by row]
+        d = g.shape[0]
+        n = int(p[0])
+        if exact:
+            for j in range(d):
+                out[j] = g[j]
+        else:
+            inner_sample(rng, x, g, gn2, lp, p[1:1 + n], agent, state, out)
+        base = 1 + n + agent * d
+        for j in range(d):
+            out[j] += p[base + j]
+
+    _SHIFT_KERNELS[inner] = sample
+    return sample
+
+
+@kernel
+def _exact_sample(rng, x, g, gn2, lp, p, agent, state, out):  # placeholder of Shift without inner noise
+    for j in range(g.shape[0]):
+        out[j] = g[j]
+
+
+@dataclass(frozen=True, eq=False)
+class Shift(Noise):
+    """Heterogeneous agents by a fixed per-agent shift: agent ``i``'s oracle is
+    ``grad f(x) + b_i + Z_i`` (``Z_i`` from ``inner``, a noise model, or none: ``inner=None``).
+
+    Agent ``i`` then sees the landscape ``f_i(x) = f(x) + <b_i, x>``, and with ``sum_i b_i = 0``
+    (required here: the columns of ``shift`` sum to zero, up to rounding) the agents' average
+    ``(1/N) sum_i f_i = f`` keeps ``f``'s minimiser and value, so the losses the engine records
+    are those of the average landscape. The minimiser of agent ``i``'s own ``f_i`` differs
+    (``grad f(x) = -b_i``): the heterogeneous-data setting of distributed methods (this device
+    is derived here; e.g. the EF21 experiments of arXiv 2106.05203 use quadratics with different
+    minimisers). ``shift`` has shape ``(agents, d)``; the run's ``agents`` must equal its rows.
+
+    No SDE model takes it: the shift is a per-agent drift, not noise (``covariance`` is that of
+    ``inner``, but the SDE builders would drop the shift, so ``finite_variance`` is ``False``).
+    """
+
+    shift: np.ndarray = None
+    inner: Noise | None = None
+
+    def __post_init__(self):
+        b = _checks.finite_array("shift", self.shift, ndim=2)
+        scale = float(np.max(np.abs(b))) if b.size else 0.0
+        if b.shape[0] > 1 and np.max(np.abs(b.sum(axis=0))) > 1e-12 * max(scale, 1.0) * b.shape[0]:
+            raise ValueError(f"shift: its rows must sum to zero (sum_i b_i = 0), got column sums {b.sum(axis=0)}")
+        if self.inner is not None and not isinstance(self.inner, Noise):
+            raise ValueError(f"inner must be a methods.noise model or None, got {self.inner!r}")
+        if isinstance(self.inner, Shift):
+            raise ValueError("inner: a Shift inside a Shift is not supported (add the tables)")
+        object.__setattr__(self, "shift", b)
+
+    @property
+    def kernels(self) -> NoiseKernels:
+        """The shifted ``sample`` around the inner model's (one compiled kernel per inner
+        ``sample``) and the inner model's ``init``."""
+        if self.inner is None:
+            return NoiseKernels(_shift_kernels(None), None)
+        ik = self.inner.kernels
+        return NoiseKernels(_shift_kernels(ik.sample), ik.init)
+
+    def children(self):
+        """``(inner,)`` when there is one: its key composes into this one's."""
+        return () if self.inner is None else (self.inner,)
+
+    @property
+    def uses_grad_norm(self):
+        """The inner model's ``uses_grad_norm`` (``False`` without one)."""
+        return False if self.inner is None else self.inner.uses_grad_norm
+
+    def structure(self):
+        """``(uses_grad_norm,)`` as the inner model's."""
+        return (self.uses_grad_norm,)
+
+    def state(self, shape):
+        """The inner model's state (none without one)."""
+        return State() if self.inner is None else self.inner.state(shape)
+
+    @property
+    def needs_full_grad(self):
+        """Whether the oracle reads the exact gradient: ``True`` without inner noise, else the inner's."""
+        return True if self.inner is None else getattr(self.inner, "needs_full_grad", True)
+
+    def check_landscape(self, landscape):
+        """The inner model's landscape check (a minibatch oracle indexes the landscape's data)."""
+        check = None if self.inner is None else getattr(self.inner, "check_landscape", None)
+        if check is not None:
+            check(landscape)
+
+    def _pack(self, d, agents):
+        if self.shift.shape != (agents, d):
+            raise ValueError(f"shift must have shape (agents, d) = ({agents}, {d}), got {self.shift.shape}")
+        inner = np.zeros(0) if self.inner is None else self.inner.pack(Shape(d, agents))
+        return np.concatenate([[float(inner.size)], inner, self.shift.ravel()])
+
+    @property
+    def finite_variance(self):
+        """``False``: no SDE model of this package takes a per-agent shift (see the class docstring)."""
+        return False
+
+    def covariance(self, d, agents, grad_norm=0.0):
+        """``None``: no SDE model of this package takes a per-agent shift."""
+        return None
+
+
 # ------------------------------------------------------------------ user-defined
 def _adapt_custom_sample(user):
     """The protocol kernel around a user's ``sample(rng, x, grad, lp, p, agent, state, out)``."""

@@ -68,6 +68,7 @@ class Optimizer(Component):
     agents: int
     compressor: _compressors.Compressor
     _init = staticmethod(_no_init)
+    local = False  # local steps (methods.federated.LocalSGD): the engine builds another model
 
     def _validate_common(self):
         object.__setattr__(self, "lr", _checks.positive("lr", self.lr))  # a float: SGD(lr=1) is SGD(lr=1.0)
@@ -148,7 +149,8 @@ class Optimizer(Component):
         compressor block."""
         (so, s), (co, c), total = self.layout(d)
         state = np.empty(total)
-        self.kernels.init(state[so:so + s.size], self.pack())
+        for b in range(self.agents if s.per == "agent" else 1):  # a per-agent server state: one block each
+            self.kernels.init(state[so + b * s.size:so + (b + 1) * s.size], self.pack())
         cp = self.compressor.pack(d, self.agents)
         for a in range(self.agents):
             blk = state[co + a * c.size: co + (a + 1) * c.size]
@@ -576,11 +578,61 @@ _BY_NAME = {
 
 def make(name: str, **kwargs) -> Optimizer:
     """An optimizer by name: sgd, dsgd, dcsgd, signsgd, dsignsgd, normalized_sgd,
-    clipped_sgd, rmsprop, rmspropw, adam, adamw."""
+    clipped_sgd, rmsprop, rmspropw, adam, adamw, sgdm, heavy_ball, coordinate_clipped_sgd, local_sgd,
+    ef21, normalized_ef21, clip21, clip21_sgd2m."""
     _checks.one_of("name", name.lower() if isinstance(name, str) else name, _BY_NAME)
     return _BY_NAME[name.lower()](**kwargs)
 
 
 from .momentum import SGDM, HeavyBall  # noqa: E402  (momentum server rules, in their own module)
 from .clipping import CoordinateClippedSGD  # noqa: E402
-_BY_NAME.update(sgdm=SGDM, heavy_ball=HeavyBall, coordinate_clipped_sgd=CoordinateClippedSGD)
+from .federated import LocalSGD  # noqa: E402  (local steps and partial participation)
+_BY_NAME.update(sgdm=SGDM, heavy_ball=HeavyBall, coordinate_clipped_sgd=CoordinateClippedSGD, local_sgd=LocalSGD)
+
+
+# ------------------------------------------------- error feedback and clipping at the agents
+def EF21SGD(lr: float = 0.01, agents: int = 1, compressor=None, schedule=None) -> SGD:
+    """EF21 (arXiv 2106.05203): each agent keeps ``g_i <- g_i + C_i(v_i - g_i)`` and sends ``g_i``;
+    the server steps ``x_{k+1} = x_k - lr eta_k (1/N) sum_i g_i``. ``SGD`` with the compressor
+    ``compressors.EF21(compressor)`` (default inner compressor: top-1)."""
+    inner = _compressors.TopK(1) if compressor is None else compressor
+    return SGD(lr=lr, agents=agents, compressor=_compressors.EF21(inner), schedule=schedule)
+
+
+def NormalizedEF21(lr: float = 0.01, agents: int = 1, compressor=None, schedule=None) -> NormalizedSGD:
+    """Normalized EF21, ``||EF21||`` (Khirirat, Sadiev, Riabinin, Gorbunov, Richtarik, arXiv 2410.16871,
+    its Section 4): the agents run EF21 (``g_i <- g_i + C_i(v_i - g_i)``) and the server normalises
+    the aggregate, ``x_{k+1} = x_k - lr eta_k g_k / ||g_k||``, ``g_k = (1/N) sum_i g_i`` (no step when
+    ``g_k = 0``). ``NormalizedSGD`` with ``compressors.EF21(compressor)`` (default inner: top-1)."""
+    inner = _compressors.TopK(1) if compressor is None else compressor
+    return NormalizedSGD(lr=lr, agents=agents, compressor=_compressors.EF21(inner), schedule=schedule)
+
+
+def Clip21SGD(lr: float = 0.01, clip: float = 1.0, agents: int = 1, schedule=None) -> SGD:
+    """Clip21 (Khirirat et al., arXiv 2305.18929): EF21 with clipping as the compressor,
+    ``g_i <- g_i + clip_c(v_i - g_i)``, ``clip_c(y) = min(1, c/||y||) y``, and the server step
+    ``x_{k+1} = x_k - lr eta_k (1/N) sum_i g_i``. ``SGD`` with ``compressors.Clip21(clip)``
+    (``clip`` shared or one per agent)."""
+    return SGD(lr=lr, agents=agents, compressor=_compressors.Clip21(clip), schedule=schedule)
+
+
+def Clip21SGD2M(lr: float = 0.01, clip: float = 1.0, beta: float = 0.1, server_beta: float | None = None,
+                agents: int = 1, dp_sigma: float = 0.0, schedule=None) -> HeavyBall:
+    """Clip21-SGD2M (Islamov, Horvath, Lucchi, Richtarik, Gorbunov, arXiv 2502.11682): double momentum,
+    error feedback and clipping, as its abstract describes (the exact form is our reading: "derived").
+
+    Agent ``i``: ``m_i <- (1 - beta) m_i + beta v_i`` (client momentum of its oracle output
+    ``v_i``), ``g_i <- g_i + clip_c(m_i - g_i) [+ dp_sigma xi_i]`` (Clip21 error feedback,
+    optional Gaussian DP noise ``xi_i ~ N(0, I)``), sends ``g_i``; ``m_i = g_i = 0`` at the start.
+    Server: ``M <- (1 - server_beta) M + server_beta (1/N) sum_i g_i`` (``M = 0`` at the start),
+    ``x_{k+1} = x_k - lr eta_k M``. ``server_beta`` defaults to ``beta``; both lie in (0, 1] (1: no
+    momentum on that side). Built as ``HeavyBall(lr, beta=1 - server_beta)`` around the compressor
+    ``compressors.EF21(Clip(clip), beta=beta, dp_sigma=dp_sigma)``.
+    """
+    sb = beta if server_beta is None else server_beta
+    sb = _checks.in_interval("server_beta", sb, 0.0, 1.0, closed_lo=False, closed_hi=True)
+    comp = _compressors.EF21(_compressors.Clip(clip), beta=beta, dp_sigma=dp_sigma)
+    return HeavyBall(lr=lr, beta=1.0 - sb, agents=agents, compressor=comp, schedule=schedule)
+
+
+_BY_NAME.update(ef21=EF21SGD, normalized_ef21=NormalizedEF21, clip21=Clip21SGD, clip21_sgd2m=Clip21SGD2M)

@@ -50,6 +50,9 @@ def model(optimizer, landscape, noise=None, *, kind: str = "classic") -> SDEMode
     if not isinstance(landscape, _L.Landscape):
         raise ValueError(f"landscape must be a methods.landscapes object, got {landscape!r}")
     noise = _N.resolve(noise)
+    if isinstance(landscape, _L.PerAgent) and landscape.agents > 1:
+        raise ValueError("landscape: no SDE model of agents with their own landscapes (landscapes.PerAgent) is "
+                         "implemented; the discrete engine runs them")
     fam = family_of(optimizer)
     if not isinstance(kind, str) or kind not in fam.kinds:
         raise ValueError(f"kind must be one of {list(fam.kinds)} for {type(optimizer).__name__}"

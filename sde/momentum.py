@@ -49,6 +49,7 @@ import numpy as np
 from scipy import linalg
 
 from methods import compressors as C
+from methods.component import Shape
 from methods import noise as N
 from methods._jit import kernel
 from methods import optimizers as O
@@ -271,4 +272,4 @@ def moments_discrete(A, B, s0, steps: int, *, first=None) -> tuple[np.ndarray, n
 
 
 register("momentum", kinds=tuple(KINDS), build=build,
-         matches=lambda opt: isinstance(opt, (O.SGDM, O.HeavyBall)))
+         matches=lambda opt: isinstance(opt, (O.SGDM, O.HeavyBall)) and not opt.compressor.state(Shape(1)).size)

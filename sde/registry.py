@@ -55,7 +55,8 @@ def family_of(optimizer) -> Family:
             return f
     have = ", ".join(f.name for f in _FAMILIES)
     raise ValueError(f"optimizer {type(optimizer).__name__} has no SDE model here (registered families: {have}; "
-                     "SGD, DSGD, DCSGD, SignSGD, DSignSGD, RMSprop(W), Adam(W), SGDM, HeavyBall and ClippedSGD have one)")
+                     "SGD, DSGD, DCSGD, SignSGD, DSignSGD, RMSprop(W), Adam(W), SGDM, HeavyBall and ClippedSGD have one, "
+                     "but not with a compressor that keeps per-agent memory, such as ErrorFeedback or EF21)")
 
 
 def families() -> list[Family]:

@@ -33,6 +33,7 @@ import math
 import numpy as np
 
 from methods import compressors as C
+from methods.component import Shape
 from methods import noise as N
 from methods._jit import inline_kernel, kernel
 
@@ -486,7 +487,9 @@ def _build(landscape, optimizer, noise, kind: str, diffusion: str | None = None)
 def _is_sgd_family(optimizer) -> bool:
     from methods import optimizers as O
 
-    return type(optimizer) is O.SGD and not isinstance(optimizer.compressor, C.Sign)
+    # a compressor with per-agent memory (error feedback, EF21) makes the chain non-Markov in x: no model here
+    return (type(optimizer) is O.SGD and not isinstance(optimizer.compressor, C.Sign)
+            and not optimizer.compressor.state(Shape(1)).size)
 
 
 register("sgd", kinds=tuple(KINDS), build=build, matches=_is_sgd_family)

@@ -63,3 +63,28 @@ def test_biased_contrasts():
 def test_bad_parameters_are_named(bad, match):
     with pytest.raises(ValueError, match=match):
         bad()
+
+
+def test_topk_selects_like_a_stable_sort_in_place():
+    """Top-k (quickselect on the index scratch) against a stable argsort of -|x|: random vectors with
+    ties (values on a coarse grid, either sign) and every k; the scratch stays a permutation and the
+    result does not depend on the permutation it held on entry. A NaN counts as the largest."""
+    from methods import rng as R
+
+    gen = np.random.default_rng(0)
+    kern = C.TopK(1).kernels.compress
+    for _ in range(200):
+        d = int(gen.integers(1, 40))
+        x = gen.integers(-4, 5, size=d) * 0.5
+        k = int(gen.integers(1, d + 1))
+        want = np.zeros(d)
+        idx = np.argsort(-np.abs(x), kind="stable")[:k]
+        want[idx] = x[idx]
+        iwork = gen.permutation(d).astype(np.int64)
+        out = np.empty(d)
+        kern(R.from_user(0), x, np.array([float(k)]), 0, np.zeros(0), iwork, out)
+        np.testing.assert_array_equal(out, want)
+        assert sorted(iwork) == list(range(d))
+    y = np.empty(3)
+    kern(R.from_user(0), np.array([1.0, np.nan, -3.0]), np.array([1.0]), 0, np.zeros(0), np.arange(3), y)
+    assert np.isnan(y[1]) and y[0] == 0.0 and y[2] == 0.0
