@@ -89,7 +89,7 @@ def _adam_step(grad, coord_grad, malladi, decay):
     key = ("adam", grad, coord_grad, malladi, decay)
     if key not in _STEPS:
 
-        @kernel
+        @inline_kernel
         def step(t, y, dt, z, s, p, lp, work):
             d = y.shape[0] // 3
             x = y[:d]
@@ -128,7 +128,7 @@ def _rms_step(grad, coord_grad, malladi, decay):
     key = ("rms", grad, coord_grad, malladi, decay)
     if key not in _STEPS:
 
-        @kernel
+        @inline_kernel
         def step(t, y, dt, z, s, p, lp, work):
             d = y.shape[0] // 2
             x = y[:d]

@@ -27,7 +27,7 @@ covariance diagonal.
 The step is compiled for its kind, noise law and whether there is one agent (``_step_for``: no
 run-time decoding in the coordinate loop) and applies the diagonal Euler-Maruyama update in the
 same pass as the mean signs. The Gaussian ``erf`` is ``sde.special.erf``, a branch-free form that
-vectorises (relative error below ``1e-14`` against scipy on the whole real line); ``1/(sqrt2
+vectorises (relative error below ``2e-14`` against scipy on the whole real line); ``1/(sqrt2
 sigma_i)`` is tabulated once per model. The phase and Student-t kinds keep their arithmetic bit
 for bit.
 """
@@ -199,7 +199,7 @@ def _step_for(grad, hvp, coord_grad, kind, law, one_agent):
     if kind in (1, 5):
         drift = _drift_for(grad, hvp, kind, law, one_agent)
 
-        @kernel
+        @inline_kernel
         def step(t, y, dt, z, s, p, lp, work):
             d = y.shape[0]
             b = work[4 * d:5 * d]
@@ -212,7 +212,7 @@ def _step_for(grad, hvp, coord_grad, kind, law, one_agent):
 
     elif one_agent:
 
-        @kernel
+        @inline_kernel
         def step(t, y, dt, z, s, p, lp, work):
             d = y.shape[0]
             g = work[:d]
@@ -230,7 +230,7 @@ def _step_for(grad, hvp, coord_grad, kind, law, one_agent):
 
     else:
 
-        @kernel
+        @inline_kernel
         def step(t, y, dt, z, s, p, lp, work):
             d = y.shape[0]
             g = work[:d]

@@ -27,7 +27,7 @@ def test_em_orders_on_gbm():
 
 def test_erf_against_scipy():
     """The branch-free erf of sde.special (Cody's rational forms, its own exp) against Cephes' erf
-    (scipy) on the whole real line, to the bound its docstring states (1e-14 relative): a dense grid
+    (scipy) on the whole real line, to the bound its docstring states (2e-14 relative): a dense grid
     of [-10, 10] (the switch at 0.46875 and the clamp at 6 inside it), a geometric grid of
     +-[1e-307, 10], and 0, -0, +-inf, NaN."""
     from sde.special import ERF_MAX_REL_ERROR, erf
@@ -43,7 +43,7 @@ def test_erf_against_scipy():
     many(x, out)
     ref = special.erf(x)
     rel = np.abs(out - ref) / np.maximum(np.abs(ref), 1e-300)
-    assert ERF_MAX_REL_ERROR == 1e-14 and rel.max() < ERF_MAX_REL_ERROR, (rel.max(), x[rel.argmax()])
+    assert ERF_MAX_REL_ERROR == 2e-14 and rel.max() < ERF_MAX_REL_ERROR, (rel.max(), x[rel.argmax()])
     assert np.array_equal(np.signbit(out), np.signbit(ref))  # odd, -0 kept
     nan = np.array([np.nan])
     many(nan, nan)
@@ -52,14 +52,14 @@ def test_erf_against_scipy():
 
 def test_sign_mean_functions():
     """The compiled mean signs against forms that do not share their code: Cephes' erf (scipy) for
-    the branch-free erf (to its stated 1e-14); for the t law (compiled: scipy's stdtr) the
+    the branch-free erf (to its stated 2e-14); for the t law (compiled: scipy's stdtr) the
     Abramowitz-Stegun closed forms 26.7.3/26.7.4 for integer nu and quadrature of the t density
     otherwise."""
     from scipy import integrate
     from theory.adaptive import student_t_sign_mean
 
     y = np.linspace(-4, 4, 17)
-    np.testing.assert_allclose([sign_mean_gauss(v) for v in y], special.erf(y / math.sqrt(2)), rtol=1e-14)
+    np.testing.assert_allclose([sign_mean_gauss(v) for v in y], special.erf(y / math.sqrt(2)), rtol=2e-14)
     for nu in (1, 2, 3, 30):
         np.testing.assert_allclose([sign_mean_t(float(nu), v) for v in y], student_t_sign_mean(nu, y), rtol=1e-12,
                                    atol=1e-14)
@@ -140,6 +140,22 @@ def test_adam_transient_spec_7_8():
     stationary = 0.01 / 4 * rho1 / (rho1 + theta) * np.sum(lam * sg / (lam + theta * sg))
     assert stationary == pytest.approx(0.0047619, abs=1e-7)
     assert_mc_close(rs.mean()[-1], stationary, rs.stderr()[-1], what="AdamW SDE stationary")
+
+
+def test_adam_bias_table_is_bit_identical():
+    """The per-run table of the Adam SDE's bias factors (``SDEModel.params_for``) holds exactly what
+    the step computes without it (two exp per step): the runs agree bit for bit, refined or not."""
+    import dataclasses
+
+    f, nz = L.DiagonalQuadratic([1.0, 3.0]), N.Gaussian(0.5)
+    for opt, kind, refine in ((O.AdamW(lr=0.01, weight_decay=0.1), "classic", 1), (O.Adam(lr=0.05), "malladi", 3)):
+        m = sde.model(opt, f, nz, kind=kind)
+        assert m.params_for is not None
+        bare = dataclasses.replace(m, params_for=None)
+        kw = dict(x0=1.0, t_end=40 * m.time_per_step, paths=64, seed=1, refine=refine, record_iterates=True)
+        a, b = sde.integrate(m, **kw), sde.integrate(bare, **kw)
+        np.testing.assert_array_equal(a.iterates, b.iterates)
+        np.testing.assert_array_equal(a.loss, b.loss)
 
 
 def test_rmspropw_sde_stationary():
