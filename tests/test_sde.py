@@ -267,12 +267,19 @@ def test_quartic_stability():
     assert outside.diverged == 1 or outside.loss[-1, 0] > outside.loss[0, 0]
 
 
-def test_integrate_is_thread_count_independent():
-    m = sde.model(O.DSignSGD(lr=0.01, agents=3), L.Quartic(3), N.StudentT(1.0, 0.5))
-    a = sde.integrate(m, x0=0.5, t_end=2.0, paths=200, seed=7, threads=1)
-    b = sde.integrate(m, x0=0.5, t_end=2.0, paths=200, seed=7, threads=2)
+@pytest.mark.parametrize("build", [
+    lambda: sde.model(O.DSignSGD(lr=0.01, agents=3), L.Quartic(3), N.StudentT(1.0, 0.5)),
+    lambda: sde.model(O.SignSGD(lr=0.01), L.DiagonalQuadratic([1.0, 2.0, 3.0]), N.Gaussian(0.5)),
+    lambda: sde.model(O.SignSGD(lr=0.01), L.DiagonalQuadratic([1.0, 2.0, 3.0]), N.StudentT(3.0, 0.5)),
+    lambda: sde.model(O.AdamW(lr=0.01, weight_decay=0.1), L.DiagonalQuadratic([1.0, 2.0, 3.0]), N.Gaussian(0.5)),
+    lambda: sde.model(O.RMSprop(lr=0.01, alpha=0.9), L.Quartic(3), N.Gaussian(0.5)),
+], ids=["dsign-cauchy", "sign-gauss", "sign-t3", "adamw", "rmsprop"])
+def test_integrate_is_thread_count_independent(build):
+    m = build()
+    a = sde.integrate(m, x0=0.5, t_end=200 * m.time_per_step, paths=200, seed=7, threads=1)
+    b = sde.integrate(m, x0=0.5, t_end=200 * m.time_per_step, paths=200, seed=7, threads=2)
     np.testing.assert_array_equal(a.loss, b.loss)
-    np.testing.assert_allclose(a.t, np.arange(0, 201, 2) * 0.01)
+    np.testing.assert_allclose(a.t, np.arange(0, 201, 2) * m.time_per_step)
 
 
 @pytest.mark.parametrize("f", [L.DiagonalQuadratic([1.0, 2.0, 4.0], center=[0.3, 0.0, -1.0]), L.SumCosh(3)],
