@@ -92,7 +92,12 @@ def _adam_step(grad, coord_grad, malladi, decay):
         @inline_kernel
         def step(t, y, dt, z, s, p, lp, work):
             d = y.shape[0] // 3
+            # views, not offsets: indexing y[d + j] kept the loop from vectorising (measured 1.6-2x)
             x = y[:d]
+            mm = y[d:2 * d]
+            vv = y[2 * d:]
+            sd2 = p[_HEAD + d:_HEAD + 2 * d]
+            nf = p[_HEAD + 2 * d:_HEAD + 3 * d]
             if coord_grad is None:
                 grad(x, lp, work)  # work_size is d
             r1 = p[1]
@@ -106,18 +111,18 @@ def _adam_step(grad, coord_grad, malladi, decay):
             for j in range(d):
                 xj = x[j]
                 gj = work[j] if coord_grad is None else coord_grad(xj, j, lp)
-                mo = y[d + j]
-                vo = y[2 * d + j]
-                m = mo + r1 * (gj - mo) * dt + p[_HEAD + 2 * d + j] * sq * z[j]
-                target = p[_HEAD + d + j] if malladi else gj * gj + p[_HEAD + d + j]
+                mo = mm[j]
+                vo = vv[j]
+                m = mo + r1 * (gj - mo) * dt + nf[j] * sq * z[j]
+                target = sd2[j] if malladi else gj * gj + sd2[j]
                 v = max(vo + r2 * (target - vo) * dt, 0.0)
-                y[d + j] = m
-                y[2 * d + j] = v
+                mm[j] = m
+                vv[j] = v
                 den = (noise_scale * math.sqrt(v) if malladi else math.sqrt(v)) + es
                 xn = xj - sq_ * m / den * dt
                 if decay:
                     xn -= sth * xj * dt
-                y[j] = xn
+                x[j] = xn
 
         _STEPS[key] = step
     return _STEPS[key]
@@ -131,7 +136,10 @@ def _rms_step(grad, coord_grad, malladi, decay):
         @inline_kernel
         def step(t, y, dt, z, s, p, lp, work):
             d = y.shape[0] // 2
-            x = y[:d]
+            x = y[:d]  # views, not offsets (see _adam_step)
+            vv = y[d:]
+            sd2 = p[_HEAD + d:_HEAD + 2 * d]
+            nf = p[_HEAD + 2 * d:_HEAD + 3 * d]
             if coord_grad is None:
                 grad(x, lp, work)  # work_size is d
             r2 = p[2]
@@ -142,15 +150,15 @@ def _rms_step(grad, coord_grad, malladi, decay):
             for j in range(d):
                 xj = x[j]
                 gj = work[j] if coord_grad is None else coord_grad(xj, j, lp)
-                vo = y[d + j]
-                target = p[_HEAD + d + j] if malladi else gj * gj + p[_HEAD + d + j]
+                vo = vv[j]
+                target = sd2[j] if malladi else gj * gj + sd2[j]
                 v = max(vo + r2 * (target - vo) * dt, 0.0)
-                y[d + j] = v
+                vv[j] = v
                 den = (noise_scale * math.sqrt(v) if malladi else math.sqrt(v)) + eps
-                xn = xj - s * (gj * dt + p[_HEAD + 2 * d + j] * sq * z[j]) / den
+                xn = xj - s * (gj * dt + nf[j] * sq * z[j]) / den
                 if decay:
                     xn -= sth * xj * dt
-                y[j] = xn
+                x[j] = xn
 
         _STEPS[key] = step
     return _STEPS[key]

@@ -119,20 +119,24 @@ def _means_for(kind, law, one_agent, nu_int=0):
     def means(g, p, d, m, m2):
         nu = p[4]
         c_nu = p[5]
-        inv0 = _HEAD + int(p[1]) * d
+        nag = int(p[1])
+        inv0 = _HEAD + nag * d
         if one_agent:
+            sig = p[_HEAD:_HEAD + d]
+            inv = p[inv0:inv0 + d]
             for j in range(d):
-                mi = mean(g[j], p[_HEAD + j], p[inv0 + j], nu, c_nu)
+                mi = mean(g[j], sig[j], inv[j], nu, c_nu)
                 m[j] = mi
                 m2[j] = mi * mi
         else:
-            nag = int(p[1])
             for j in range(d):
                 m[j] = 0.0
                 m2[j] = 0.0
             for i in range(nag):
+                sig = p[_HEAD + i * d:_HEAD + (i + 1) * d]
+                inv = p[inv0 + i * d:inv0 + (i + 1) * d]
                 for j in range(d):
-                    mi = mean(g[j], p[_HEAD + i * d + j], p[inv0 + i * d + j], nu, c_nu)
+                    mi = mean(g[j], sig[j], inv[j], nu, c_nu)
                     m[j] += mi
                     m2[j] += mi * mi
             for j in range(d):
@@ -250,12 +254,13 @@ def _step_for(grad, hvp, coord_grad, kind, law, one_agent, nu_int=0):
                 grad(y, lp, g)
             nu = p[4]
             c_nu = p[5]
-            inv0 = _HEAD + d
+            sig = p[_HEAD:_HEAD + d]  # views, not offsets: offset indexing can keep a loop from vectorising
+            inv = p[_HEAD + d:_HEAD + 2 * d]
             scale = s * math.sqrt(p[0] / p[1])
             sq = math.sqrt(dt)
             for j in range(d):
                 gj = g[j] if coord_grad is None else coord_grad(y[j], j, lp)
-                mi = mean(gj, p[_HEAD + j], p[inv0 + j], nu, c_nu)
+                mi = mean(gj, sig[j], inv[j], nu, c_nu)
                 y[j] += (-s * mi) * dt + sq * (scale * math.sqrt(diffusion(mi * mi))) * z[j]
 
     else:
