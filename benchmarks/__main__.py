@@ -505,6 +505,56 @@ def case_dcsgd_randk_sde(a):
     return out
 
 
+def _sde_row_models(d):
+    """The ``sde-rows`` pairs at dimension ``d``: (method, SDE kind, discrete optimizer)."""
+    return [("SGD", "classic", O.SGD(lr=0.01)),
+            ("SGD", "corrected", O.SGD(lr=0.01)),
+            ("DCSGD rand-k", "classic", O.DCSGD(lr=0.01, agents=4, compressor=C.RandK(max(1, d // 4)))),
+            ("DCSGD Bernoulli", "classic", O.DCSGD(lr=0.01, agents=4, compressor=C.Bernoulli(p=0.5))),
+            ("SignSGD", "classic", O.SignSGD(lr=0.01)),
+            ("DSignSGD", "classic", O.DSignSGD(lr=0.01, agents=4)),
+            ("Adam", "classic", O.Adam(lr=0.01)),
+            ("RMSprop", "classic", O.RMSprop(lr=0.01, alpha=0.9))]
+
+
+SDE_ROW_SIZES = {8: (2048, 1024), 64: (2048, 128), 512: (512, 64)}  # d: (paths, steps), 2^24 updates a call
+
+
+def case_sde_rows(a):
+    """Every SDE kind beside its discrete method, same run, at d in {8, 64, 512}: SGD classic and
+    corrected, DCSGD (4 agents) with rand-k (k = d/4) and with Bernoulli (p = 1/2), SignSGD,
+    DSignSGD (4 agents), Adam, RMSprop; quadratic, Gaussian noise, both engines with
+    ``save_at=[steps]`` (the final state only). Fixed sizes, 2^24 scalar updates a call
+    (``SDE_ROW_SIZES``). Each pair gives a ``discrete`` and an ``sde`` row; ``x engine`` of the
+    ``sde`` row is the SDE's cost over its discrete method's (the pair's ratio)."""
+    import sde
+
+    out = []
+    for d, (paths, steps) in SDE_ROW_SIZES.items():
+        f = L.DiagonalQuadratic(np.linspace(1.0, 4.0, d))
+        nz = N.Gaussian(1.0)
+        end = np.array([steps])
+        rows = {"rng-floor": lambda paths=paths, steps=steps, d=d: rng_floor(paths, steps, d)}
+        pairs = []
+        for label, kind, opt in _sde_row_models(d):
+            m = sde.model(opt, f, nz, kind=kind)
+            disc, cont = f"{label} discrete", f"{label} sde {kind}"
+            if disc not in rows:
+                rows[disc] = lambda opt=opt, paths=paths, steps=steps, end=end: simulate(
+                    f, opt, nz, x0=1.0, steps=steps, paths=paths, seed=0, save_at=end)
+            rows[cont] = lambda m=m, paths=paths, steps=steps, end=end: sde.integrate(
+                m, x0=1.0, t_end=steps * m.time_per_step, paths=paths, seed=0, save_at=end)
+            pairs.append((disc, cont))
+        n = paths * steps * d
+        ns = {k: t / n * 1e9 for k, t in best_times(rows, a.repeat).items()}
+        ratio = {cont: ns[cont] / ns[disc] for disc, cont in pairs}
+        for impl, v in ns.items():
+            out.append({"case": f"sde-rows d={d}", "impl": impl, "ns_per_update": v, "seconds": v * n * 1e-9, "d": d,
+                        "paths": paths, "steps": steps, "x_rng_floor": v / ns["rng-floor"],
+                        "x_engine": ratio.get(impl, 1.0)})
+    return out
+
+
 def case_scaling(a):
     """How time grows with paths, dimension and steps (SGD, Gaussian noise, quadratic)."""
     out = []
@@ -571,6 +621,7 @@ CASES = {
     "ef21-topk": case_ef21_topk,
     "dcsgd-randk-sde": case_dcsgd_randk_sde,
     "local-sgd": case_local_sgd,
+    "sde-rows": case_sde_rows,  # every SDE kind beside its discrete method, d = 8, 64, 512
     "scaling": case_scaling,
     "latency": case_latency,
     "sweep": case_sweep,  # methods.sweep: 16 points on threads and dask processes, 1 and 2 workers

@@ -45,7 +45,10 @@ class SDEModel:
     optimizer iteration: ``lr``, or ``lr^2`` for Malladi et al.'s models); ``provenance``
     (``recovered``, ``derived`` or ``unsure``), ``source`` (the paper by arXiv id and its own
     numbering, or "derived here") and ``formula`` (the SDE, human readable); ``y0_tail`` (the
-    initial auxiliary state after ``X``, e.g. ``V_0`` for RMSprop).
+    initial auxiliary state after ``X``, e.g. ``V_0`` for RMSprop). ``params_for`` (optional:
+    ``(n, dt) ->`` the step's parameters for a run of ``n`` scheme steps of ``dt``, ``params``
+    followed by per-run tables such as the Adam SDE's bias factors; ``sde.integrate`` hands
+    them to the step).
     """
 
     method: str                 # the discrete method it models, e.g. "DCSGD"
@@ -66,6 +69,7 @@ class SDEModel:
     y0_tail: np.ndarray = field(default_factory=lambda: np.zeros(0))  # initial auxiliary state
     driving_alpha: float = 2.0  # < 2: the step is driven by symmetric alpha-stable variates, not normals
     diffusion: str = "diagonal"  # the diffusion's structure: additive, diagonal, diag+rank1, dense-constant, dense
+    params_for: Callable | None = None  # (n, dt) -> params with per-run tables for n scheme steps of dt
 
     @property
     def d(self) -> int:

@@ -132,9 +132,10 @@ def integrate(model: SDEModel, *, x0, t_end: float, paths: int = 1024, seed=0, r
     saves = save_grid(steps, save_every, save_at)
     lp = np.ascontiguousarray(model.landscape.params(), dtype=np.float64)
     sp = model.optimizer.schedule.pack()
-    p = np.ascontiguousarray(model.params, dtype=np.float64)
-    run_chunk = _kernel_for(model, refine)
     dt = h / refine
+    p = model.params if model.params_for is None else model.params_for(steps * refine, dt)
+    p = np.ascontiguousarray(p, dtype=np.float64)
+    run_chunk = _kernel_for(model, refine)
     loss, gn, xs, div = run_model(run_chunk, lambda: _buffers(model, y0, refine, dt, p, lp, sp), saves=saves,
                                   paths=paths, d=d, seed=seed, threads=threads, blowup=blowup,
                                   record_iterates=record_iterates)

@@ -205,10 +205,9 @@ def test_sign_diffusion_is_one_minus_mean_square_sign():
 def _drift(model, x):
     d = model.d
     out, work = np.zeros(d), np.zeros(model.work_size)
-    lk = model.landscape.kernels
-    from sde.sign import _drift_for
+    from sde.sign import drift_of
 
-    _drift_for(lk.grad, lk.hvp)(0.0, np.asarray(x, float), 1.0, model.params, model.landscape.params(), work, out)
+    drift_of(model)(0.0, np.asarray(x, float), 1.0, model.params, model.landscape.params(), work, out)
     return out
 
 
