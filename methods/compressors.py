@@ -518,8 +518,26 @@ def _error_feedback_kernels(inner):
     return _EF_KERNELS[inner]
 
 
+class _AroundInner:
+    """What a compressor wrapped around ``self.inner`` delegates to it: its key (as the one child)
+    and its per-agent parameter."""
+
+    def children(self):
+        """``(inner,)``: the inner compressor's key composes into this one's."""
+        return (self.inner,)
+
+    @property
+    def n_values(self):
+        """The inner compressor's ``n_values``."""
+        return self.inner.n_values
+
+    def values(self, agents):
+        """The inner compressor's per-agent parameter."""
+        return self.inner.values(agents)
+
+
 @dataclass(frozen=True)
-class ErrorFeedback(Compressor):
+class ErrorFeedback(_AroundInner, Compressor):
     """Error feedback around any compressor ``inner`` (Seide et al. 2014; Karimireddy et al. 2019):
 
     ``w_i = e_i + g_i``,  ``t_i = C_i(w_i)``,  ``e_i <- w_i - t_i``,  ``e_i = 0`` at the start,
@@ -543,19 +561,6 @@ class ErrorFeedback(Compressor):
         """The error-feedback ``compress`` and ``init`` built around the inner compressor's
         kernels (one compiled pair per inner ``compress``)."""
         return CompressorKernels(*_error_feedback_kernels(tuple(self.inner.kernels)))
-
-    def children(self):
-        """``(inner,)``: the inner compressor's key composes into this one's."""
-        return (self.inner,)
-
-    @property
-    def n_values(self):
-        """The inner compressor's ``n_values``."""
-        return self.inner.n_values
-
-    def values(self, agents):
-        """The inner compressor's per-agent parameter."""
-        return self.inner.values(agents)
 
     def _pack(self, d, agents):
         return self.inner._pack(d, agents)
@@ -644,7 +649,7 @@ def _ef21_kernels(inner):
 
 
 @dataclass(frozen=True)
-class EF21(Compressor):
+class EF21(_AroundInner, Compressor):
     """EF21 error feedback around any compressor ``inner`` (Richtarik, Sokolov, Fatkhullin, arXiv 2106.05203):
 
     ``g_i <- g_i + C_i(v_i - g_i)``, agent ``i`` sends ``g_i`` (the server's ``v = mean_i g_i``),
@@ -688,19 +693,6 @@ class EF21(Compressor):
         """The EF21 ``compress`` and ``init`` built around the inner compressor's kernels (one
         compiled pair per inner ``compress``)."""
         return CompressorKernels(*_ef21_kernels(tuple(self.inner.kernels)))
-
-    def children(self):
-        """``(inner,)``: the inner compressor's key composes into this one's."""
-        return (self.inner,)
-
-    @property
-    def n_values(self):
-        """The inner compressor's ``n_values``."""
-        return self.inner.n_values
-
-    def values(self, agents):
-        """The inner compressor's per-agent parameter."""
-        return self.inner.values(agents)
 
     def _pack(self, d, agents):
         return np.concatenate([np.asarray(self.inner._pack(d, agents), dtype=np.float64), [self.beta, self.dp_sigma]])

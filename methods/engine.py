@@ -53,6 +53,19 @@ def _blocks_init(block_init, placeholder):
     return init_blocks
 
 
+def observe_model(value, grad):
+    """``observe(m)`` of the discrete models (``discrete_model``, ``methods.federated.local_model``):
+    ``grad f(x)`` into ``g`` and ``f(x) - f_star`` returned, over the chunk tuple of ``_buffers``."""
+
+    @inline_kernel
+    def observe(m):
+        x, g, gi, ti, v, x0, state, server, comp0, noise0, layout, iwork, lp, npar, cp, op, sp, agents, lr, f_star = m
+        grad(x, lp, g)
+        return value(x, lp) - f_star
+
+    return observe
+
+
 def discrete_model(value, grad, sample, compress, factor, update, init, comp_init, noise_init, fused, needs_gn2,
                    skip_grad=False, hetero=False, agent_grad=None):
     """The discrete method as a model of the Monte Carlo core (``methods.core``): ``(start,
@@ -123,13 +136,7 @@ def discrete_model(value, grad, sample, compress, factor, update, init, comp_ini
         lr_k = lr * factor(k, g, v, sp)
         update(x, v, server, k, lr_k, op)
 
-    @inline_kernel
-    def observe(m):
-        x, g, gi, ti, v, x0, state, server, comp0, noise0, layout, iwork, lp, npar, cp, op, sp, agents, lr, f_star = m
-        grad(x, lp, g)
-        return value(x, lp) - f_star
-
-    return start, advance, observe
+    return start, advance, observe_model(value, grad)
 
 
 def _schedule_ignores_grad(schedule) -> bool:

@@ -213,13 +213,9 @@ def local_model(value, grad, sample, factor, update, init, noise_init, init_bloc
         if j0 == tau - 1:
             communicate(x, v, server, agents, bs, k // tau, op)
 
-    @inline_kernel
-    def observe(m):
-        x, g, gi, ti, v, x0, state, server, comp0, noise0, layout, iwork, lp, npar, cp, op, sp, agents, lr, f_star = m
-        grad(x, lp, g)
-        return value(x, lp) - f_star
+    from .engine import observe_model  # the engine imports this module lazily (no cycle at import)
 
-    return start, advance, observe
+    return start, advance, observe_model(value, grad)
 
 
 @dataclass(frozen=True, eq=False)
@@ -324,15 +320,7 @@ class LocalSGD(Optimizer):
         partial participation the round's participants are drawn from ``rng`` first (``N``
         uniforms, as in the engine); rows of agents outside the round are ignored. After a
         round's last step the server communicates and ``x_next`` is the new server iterate."""
-        g = _checks.finite_array("g", g)
-        if g.ndim == 1:
-            g = g[None, :]
-        if g.ndim != 2 or g.shape[0] != self.agents:
-            raise ValueError(f"g must have shape (d,) for one agent or (agents={self.agents}, d), got {g.shape}")
-        d = g.shape[1]
-        x = _checks.finite_array("x", x, ndim=1)
-        if x.shape != (d,):
-            raise ValueError(f"x must have shape ({d},), got {x.shape}")
+        g, x, d = self._step_arrays(g, x)
         state = self.init_state(d) if state is None else np.array(state, dtype=np.float64)
         self._blocks(state, d)
         k = _checks.integer("k", k)

@@ -160,15 +160,9 @@ class Optimizer(Component):
                 c.init(blk, cp)
         return state
 
-    def step(self, x, g, state=None, k: int = 0, *, rng=None, exact_grad=None):
-        """One pure step from Python: returns ``(x_next, state_next)``.
-
-        ``g`` is the stochastic gradient, shape ``(d,)`` for one agent or
-        ``(agents, d)`` (one row per agent). Random compressors draw from ``rng``.
-        ``state`` is the flat state of ``init_state`` (server, then per-agent compressor
-        blocks). ``exact_grad`` only matters for a gradient-normalised schedule with
-        ``source="oracle"`` (default: the aggregated direction).
-        """
+    def _step_arrays(self, g, x):
+        """``step``'s inputs checked: ``g`` as ``(agents, d)`` (a ``(d,)`` vector for one agent), ``x``
+        as ``(d,)``, both finite; returns ``(g, x, d)``."""
         g = _checks.finite_array("g", g)
         if g.ndim == 1:
             g = g[None, :]
@@ -178,6 +172,18 @@ class Optimizer(Component):
         x = _checks.finite_array("x", x, ndim=1)
         if x.shape != (d,):
             raise ValueError(f"x must have shape ({d},), got {x.shape}")
+        return g, x, d
+
+    def step(self, x, g, state=None, k: int = 0, *, rng=None, exact_grad=None):
+        """One pure step from Python: returns ``(x_next, state_next)``.
+
+        ``g`` is the stochastic gradient, shape ``(d,)`` for one agent or
+        ``(agents, d)`` (one row per agent). Random compressors draw from ``rng``.
+        ``state`` is the flat state of ``init_state`` (server, then per-agent compressor
+        blocks). ``exact_grad`` only matters for a gradient-normalised schedule with
+        ``source="oracle"`` (default: the aggregated direction).
+        """
+        g, x, d = self._step_arrays(g, x)
         (so, s), (co, c), total = self.layout(d)
         state = self.init_state(d) if state is None else np.array(state, dtype=np.float64)
         if state.shape != (total,):
