@@ -545,8 +545,30 @@ class LeastSquares(FiniteSum):
         return self._features(X) @ self._x(x)
 
 
+class _Classifier:
+    """What the classification finite sums share: the design matrix and labels checked (the sorted
+    distinct labels kept as ``labels``) and the held-out accuracy of their ``predict``."""
+
+    def _design_and_labels(self, exactly_two: bool):
+        A = _design(self.A, self.intercept)
+        y = _checks.finite_array("y", self.y, ndim=1)
+        if y.shape[0] != A.shape[0]:
+            raise ValueError(f"y must have {A.shape[0]} entries, got {y.shape[0]}")
+        labels = np.unique(y)
+        if exactly_two and labels.size != 2:
+            raise ValueError(f"y must hold exactly two labels, got {labels.size}")
+        if labels.size < 2:
+            raise ValueError("y must hold at least two labels")
+        object.__setattr__(self, "labels", labels)
+        return A, y, labels
+
+    def accuracy(self, x, X, y) -> float:
+        """Fraction of rows of ``X`` classified as ``y`` (e.g. the held-out split)."""
+        return float(np.mean(self.predict(x, X) == np.asarray(y)))
+
+
 @dataclass(frozen=True, eq=False)
-class FiniteSumLogistic(FiniteSum):
+class FiniteSumLogistic(_Classifier, FiniteSum):
     """``f(x) = (1/n) sum_i log(1 + exp(-y_i a_i^T x)) + reg/2 ||x||^2``, ``y_i in {-1, +1}``
     (two distinct labels are mapped to -1, +1 in sorted order)."""
 
@@ -558,14 +580,7 @@ class FiniteSumLogistic(FiniteSum):
     sample_kernels = _LG[1]
 
     def __post_init__(self):
-        A = _design(self.A, self.intercept)
-        y = _checks.finite_array("y", self.y, ndim=1)
-        if y.shape[0] != A.shape[0]:
-            raise ValueError(f"y must have {A.shape[0]} entries, got {y.shape[0]}")
-        labels = np.unique(y)
-        if labels.size != 2:
-            raise ValueError(f"y must hold exactly two labels, got {labels.size}")
-        object.__setattr__(self, "labels", labels)
+        A, y, labels = self._design_and_labels(exactly_two=True)
         self._set(A, np.where(y == labels[1], 1.0, -1.0), 1, _checks.positive("reg", self.reg, allow_zero=True))
         self._fit_fstar()
 
@@ -580,13 +595,9 @@ class FiniteSumLogistic(FiniteSum):
         """The model's prediction at parameters ``x`` for the rows of ``X`` (raw features, standardised here)."""
         return np.where(self._features(X) @ self._x(x) >= 0, self.labels[1], self.labels[0])
 
-    def accuracy(self, x, X, y) -> float:
-        """Fraction of rows of ``X`` classified as ``y`` (e.g. the held-out split)."""
-        return float(np.mean(self.predict(x, X) == np.asarray(y)))
-
 
 @dataclass(frozen=True, eq=False)
-class SoftmaxRegression(FiniteSum):
+class SoftmaxRegression(_Classifier, FiniteSum):
     """Multinomial logistic regression: ``x`` is the ``K x m`` weight matrix (row major),
     ``f_i = logsumexp(W a_i) - (W a_i)_{y_i}``, plus ``reg/2 ||x||^2``. Labels are mapped to
     ``0..K-1`` in sorted order (``K`` = number of distinct labels)."""
@@ -599,14 +610,7 @@ class SoftmaxRegression(FiniteSum):
     sample_kernels = _SM[1]
 
     def __post_init__(self):
-        A = _design(self.A, self.intercept)
-        y = _checks.finite_array("y", self.y, ndim=1)
-        if y.shape[0] != A.shape[0]:
-            raise ValueError(f"y must have {A.shape[0]} entries, got {y.shape[0]}")
-        labels = np.unique(y)
-        if labels.size < 2:
-            raise ValueError("y must hold at least two labels")
-        object.__setattr__(self, "labels", labels)
+        A, y, labels = self._design_and_labels(exactly_two=False)
         self._set(A, np.searchsorted(labels, y).astype(float), labels.size,
                   _checks.positive("reg", self.reg, allow_zero=True))
         self._fit_fstar()
@@ -622,7 +626,3 @@ class SoftmaxRegression(FiniteSum):
         """The model's prediction at parameters ``x`` for the rows of ``X`` (raw features, standardised here)."""
         W = self._x(x).reshape(self.K_, self.A_.shape[1])
         return self.labels[np.argmax(self._features(X) @ W.T, axis=1)]
-
-    def accuracy(self, x, X, y) -> float:
-        """Fraction of rows of ``X`` classified as ``y`` (e.g. the held-out split)."""
-        return float(np.mean(self.predict(x, X) == np.asarray(y)))
