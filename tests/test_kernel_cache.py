@@ -117,6 +117,7 @@ print(json.dumps({"loss": r.loss.tolist(), "nrt": [k._active is k.safe for k in 
 """
 
 
+@pytest.mark.slow
 def test_a_kernel_that_needs_nrt_is_remembered(tmp_path):
     """The former full-diffusion SDE kernel (kept as a test reference, ``sde.sgd._build(...,
     "eigh")``) allocates (an eigendecomposition per step): its chunk kernel falls back to the NRT build, and the cache remembers that, so the next process loads it directly."""

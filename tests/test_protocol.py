@@ -124,11 +124,33 @@ def _final_x(f, opt, noise=None, steps=200):
     return float(run.iterates[-1, 0, 0])
 
 
-def test_same_named_components_of_every_kind_give_their_own_results():
+def test_same_named_components_give_their_own_results():
+    """Noise and landscapes: two components whose compiled functions share a name (a notebook cell
+    redefined) compile to their own kernels. The other kinds are the slow test below: the mechanism
+    (keys from the kernels) is the same, and each case costs two engine compilations."""
     f = L.DiagonalQuadratic([1.0])
     # noise: GD with a constant bias c converges to -c
     a, b = _final_x(f, O.SGD(lr=0.1), _drift_noise(1.0)), _final_x(f, O.SGD(lr=0.1), _drift_noise(-1.0))
     assert a == pytest.approx(-1.0, abs=1e-6) and b == pytest.approx(1.0, abs=1e-6)
+
+    # landscape: two Custom landscapes whose functions share a name
+    def quad(c):
+        @njit
+        def value(x):
+            return 0.5 * (x[0] - c) ** 2
+
+        @njit
+        def grad(x, out):
+            out[0] = x[0] - c
+        return L.Custom(value, grad, d=1)
+
+    assert _final_x(quad(2.0), O.SGD(lr=0.5), steps=60) == pytest.approx(2.0, abs=1e-12)
+    assert _final_x(quad(-3.0), O.SGD(lr=0.5), steps=60) == pytest.approx(-3.0, abs=1e-12)
+
+
+@pytest.mark.slow
+def test_same_named_compressors_schedules_and_rules_give_their_own_results():
+    f = L.DiagonalQuadratic([1.0])
     # compressor: a scaled step (c = 0 never moves)
     assert _final_x(f, O.DCSGD(lr=0.1, agents=1, compressor=_scaling_compressor(0.0)), steps=5) == 0.5
     assert _final_x(f, O.DCSGD(lr=0.1, agents=1, compressor=_scaling_compressor(1.0)), steps=5) == \
@@ -152,20 +174,6 @@ def test_same_named_components_of_every_kind_give_their_own_results():
     assert _final_x(f, O.SGD(lr=0.1, schedule=schedule(1.0)), steps=5) == pytest.approx(0.5 * 0.9**5, rel=1e-14)
     assert _final_x(f, O.Custom(rule(0.0), lr=0.1), steps=5) == 0.5
     assert _final_x(f, O.Custom(rule(2.0), lr=0.1), steps=5) == pytest.approx(0.5 * 0.8**5, rel=1e-14)
-
-    # landscape: two Custom landscapes whose functions share a name
-    def quad(c):
-        @njit
-        def value(x):
-            return 0.5 * (x[0] - c) ** 2
-
-        @njit
-        def grad(x, out):
-            out[0] = x[0] - c
-        return L.Custom(value, grad, d=1)
-
-    assert _final_x(quad(2.0), O.SGD(lr=0.5), steps=60) == pytest.approx(2.0, abs=1e-12)
-    assert _final_x(quad(-3.0), O.SGD(lr=0.5), steps=60) == pytest.approx(-3.0, abs=1e-12)
 
 
 def test_component_keys_come_from_kernels_and_compose():
