@@ -8,7 +8,7 @@ from importlib import import_module
 
 _ORDER = ["fig_stability", "fig_heavy_tails", "fig_sde_vs_discrete", "fig_sign_phases", "fig_floor_vs_sigma",
           "fig_agents", "fig_scaling_rules", "fig_weak_error", "fig_adamw_weight_decay", "fig_momentum_clipping", "fig_client_drift",
-          "fig_error_feedback", "fig_clip_heavy_tails",
+          "fig_error_feedback", "fig_clip_heavy_tails", "fig_noise_tail_index",
           "fig_dcsgd_normalisation", "fig_sign_heavy_tails", "fig_corrected_noise",
           "fig_compensation", "fig_dcsgd_moments", "fig_adaptive_tracking", "fig_adaptive_rules", "fig_sign_bounds"]
 
