@@ -22,4 +22,4 @@ def test_notebook_runs(path, monkeypatch, tmp_path):
 
 
 def test_there_are_three_notebooks():
-    assert {p.stem for p in NOTEBOOKS} >= {"quickstart", "heavy_tails_and_compression", "adaptive_and_scaling", "sweeps"}
+    assert {p.stem for p in NOTEBOOKS} >= {"quickstart", "heavy_tails_and_compression", "adaptive_and_scaling", "sweeps", "real_data"}
