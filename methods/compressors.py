@@ -789,3 +789,6 @@ def resolve(compressor) -> Compressor:
         _checks.one_of("compressor", compressor.lower(), _BY_NAME)
         return _BY_NAME[compressor.lower()]()
     raise ValueError(f"compressor must be a methods.compressors object or a name, got {compressor!r}")
+
+
+from .agent_momentum import AgentMomentum  # noqa: E402,F401  (momentum at each agent; a wrapper like EF21)

@@ -4,8 +4,8 @@ Both are server rules of the protocol in ``methods.optimizers``: the server rece
 averaged (transformed) direction ``v_k`` and applies ``update(x, v, state, k, lr_k, p)``.
 With ``agents > 1`` the momentum buffer therefore sits at the server (one buffer per path,
 fed with ``v_k = (1/N) sum_i C_i(g_i)``): "server momentum". Momentum kept at each agent
-(each agent runs its own buffer and sends it) needs per-agent state, which this protocol
-does not carry yet; it is not implemented here.
+(each agent runs its own buffer and sends it, compressed) is the compressor wrapper
+``compressors.AgentMomentum`` (``methods.agent_momentum``), whose per-agent state is the buffer.
 
 ``SGDM(lr, momentum, dampening, nesterov, weight_decay)``: exactly ``torch.optim.SGD`` with
 momentum (maximize=False), operation by operation in float64. With ``mu = momentum``,

@@ -271,3 +271,69 @@ def test_sgdm_sde_bit_identical_for_any_thread_count():
     m = sde.model(SDE_COMBOS[1], L.DiagonalQuadratic(LAMS), N.Gaussian(SIGMAS))
     a, b = (sde.integrate(m, x0=1.0, t_end=0.4, paths=200, seed=7, threads=t) for t in (1, 2))
     np.testing.assert_array_equal(a.loss, b.loss)
+
+
+# ------------------------------------------------------------------ momentum at each agent
+from methods import compressors as C  # noqa: E402
+
+
+@needs_torch
+@pytest.mark.parametrize("kw", [dict(momentum=0.9), dict(momentum=0.5, dampening=0.3),
+                                dict(momentum=0.9, nesterov=True)],
+                         ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()))
+def test_agent_momentum_is_torch_sgd_momentum_at_every_agent(kw):
+    """Each agent's buffer follows torch.optim.SGD on its own gradient stream: with the identity
+    compressor and one torch optimizer per agent (lr = 1 on a scratch parameter, so its step is the
+    agent's direction d_i), the server direction is the mean of the torch directions to 1e-12."""
+    agents, d = 3, 5
+    rng = np.random.default_rng(11)
+    grads = rng.standard_t(3.0, size=(100, agents, d))
+    opt = O.DCSGD(lr=0.01, agents=agents, compressor=C.AgentMomentum(C.Identity(), **kw))
+    x, state = np.zeros(d), None
+    ps = [torch.zeros(d, dtype=torch.float64, requires_grad=True) for _ in range(agents)]
+    tos = [torch.optim.SGD([p], lr=1.0, foreach=False, **kw) for p in ps]
+    for k in range(grads.shape[0]):
+        x_new, state = opt.step(x, grads[k], state, k)
+        dirs = []
+        for p, to, g in zip(ps, tos, grads[k]):
+            before = p.detach().numpy().copy()
+            p.grad = torch.tensor(g, dtype=torch.float64)
+            to.step()
+            dirs.append(before - p.detach().numpy())
+        ref = x - 0.01 * np.mean(dirs, axis=0)
+        assert _rel(x_new, ref) <= 1e-12, k
+        x = x_new
+
+
+def test_agent_momentum_one_agent_is_sgdm_bit_for_bit_and_many_agents_agree_with_server_momentum():
+    f = L.DiagonalQuadratic([1.0, 2.0, 4.0])
+    nz = N.Gaussian(0.5)
+    kw = dict(x0=1.0, steps=300, paths=64, seed=3, record_iterates=True, save_every=50)
+    for mkw in (dict(momentum=0.9), dict(momentum=0.9, nesterov=True), dict(momentum=0.6, dampening=0.2)):
+        a = simulate(f, O.SGDM(lr=0.01, **mkw), nz, **kw)
+        b = simulate(f, O.SGD(lr=0.01, compressor=C.AgentMomentum(C.Identity(), **mkw)), nz, **kw)
+        assert np.array_equal(a.iterates, b.iterates), mkw
+    # 4 agents, no compression: the agents' buffers average to the server's (linear), up to rounding
+    a = simulate(f, O.SGDM(lr=0.01, momentum=0.9, agents=4), nz, **kw)
+    b = simulate(f, O.DCSGD(lr=0.01, agents=4, compressor=C.AgentMomentum(C.Identity(), momentum=0.9)), nz, **kw)
+    assert np.max(np.abs(a.iterates - b.iterates)) <= 1e-12 * np.max(np.abs(a.iterates))
+    # with rand-k the two placements differ (each agent compresses its own momentum), and the
+    # per-agent buffers stay separate: thread count does not change the bits
+    opt = O.DCSGD(lr=0.01, agents=4, compressor=C.AgentMomentum(C.RandK(1), momentum=0.9))
+    c1 = simulate(f, opt, nz, threads=1, **kw)
+    c2 = simulate(f, opt, nz, threads=2, **kw)
+    assert np.array_equal(c1.iterates, c2.iterates)
+    server = simulate(f, O.SGDM(lr=0.01, momentum=0.9, agents=4, compressor=C.RandK(1)), nz, **kw)
+    assert not np.allclose(server.iterates, c1.iterates)
+    assert np.all(np.isfinite(c1.loss))
+
+
+def test_agent_momentum_bad_input_names_the_argument():
+    with pytest.raises(ValueError, match="momentum"):
+        C.AgentMomentum(C.Identity(), momentum=1.0)
+    with pytest.raises(ValueError, match="dampening"):
+        C.AgentMomentum(C.Identity(), dampening=1.5)
+    with pytest.raises(ValueError, match="nesterov"):
+        C.AgentMomentum(C.Identity(), momentum=0.9, dampening=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="inner"):
+        C.AgentMomentum(C.EF21(C.TopK(1)))
