@@ -130,8 +130,9 @@ def plot(data, s):
     st = data["train_step"]
     for i, B in enumerate(s["batches"]):
         al, lo, hi = data["train_alpha"][i], data["train_lo"][i], data["train_hi"][i]
-        b.errorbar(st * (1 + 0.01 * i), al, yerr=[al - lo, hi - al], fmt="o-", ms=4, capsize=2,
-                   label=f"block estimator, B = {B} (95% bootstrap)")
+        xs = st * (1 + 0.01 * i)
+        b.plot(xs, al, "o-", ms=4, color=f"C{i}", label=f"block estimator, B = {B} (95% bootstrap interval)")
+        b.vlines(xs, lo, hi, color=f"C{i}", lw=1.5)  # a percentile interval need not contain the estimate
         b.plot(st * (1 + 0.01 * i), data["train_hill"][i], "x:", color=f"C{i}", label=f"Hill, B = {B}")
     b.axhline(2.0, color="k", lw=0.6, ls=":")
     b.set_xlabel("SGD step")
