@@ -27,11 +27,25 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _checks
-from ._jit import kernel
+from ._jit import inline_kernel, kernel
 from .component import Shape, State
 from .compressors import Compressor, CompressorKernels, _AroundInner, resolve
 
 _KERNELS: dict = {}
+
+
+@inline_kernel
+def torch_momentum(g, b, first, mu, w, nesterov):
+    """One coordinate of ``torch.optim.SGD``'s momentum: the new buffer ``b' = g`` (first step) or
+    ``mu b + w g`` (``w = 1 - dampening``), and the step direction ``g + mu b'`` (nesterov) or ``b'``.
+    Shared by the server rule ``momentum.SGDM`` and ``AgentMomentum``."""
+    if first:
+        nb = g
+    else:
+        nb = b * mu + w * g
+    if nesterov:
+        return nb, g + mu * nb
+    return nb, nb
 
 
 def _momentum_kernels(inner):
@@ -53,16 +67,7 @@ def _momentum_kernels(inner):
         first = state[d] == 0.0
         state[d] = 1.0
         for j in range(d):
-            g = v[j]
-            if first:
-                bj = g
-            else:
-                bj = b[j] * mu + w * g
-            b[j] = bj
-            if nesterov:
-                direction[j] = g + mu * bj
-            else:
-                direction[j] = bj
+            b[j], direction[j] = torch_momentum(v[j], b[j], first, mu, w, nesterov)
         compress_inner(rng, direction, p[:n], agent, state[:0], iwork, out)
 
     @kernel

@@ -43,6 +43,7 @@ from . import _checks
 from . import compressors as _compressors
 from . import schedules as _schedules
 from ._jit import kernel
+from .agent_momentum import torch_momentum
 from .optimizers import Optimizer, _zero_init
 
 
@@ -63,15 +64,7 @@ def _sgdm_update(x, v, state, k, lr, p):
         g = v[j]
         if wd != 0.0:
             g = g + wd * x[j]
-        if first:
-            b = g
-        else:
-            b = state[j] * mu + w * g
-        state[j] = b
-        if nesterov:
-            step = g + mu * b
-        else:
-            step = b
+        state[j], step = torch_momentum(g, state[j], first, mu, w, nesterov)
         x[j] = x[j] + (-lr) * step
 
 
