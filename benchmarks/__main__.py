@@ -608,6 +608,88 @@ def case_latency(a):
     return out
 
 
+# ------------------------------------------------------------------ real data: the MLP and the minibatch SDE
+MLP_SIZES = {"hidden": (32,), "batch": 32, "lr": 0.05, "paths": 256, "steps": 100}  # digits: n = 1347, m = 64, K = 10
+
+
+def _mlp_digits():
+    from methods import finite_sum as F
+
+    return L.MLP.from_dataset(F.load("digits"), hidden=MLP_SIZES["hidden"], reg=1e-4)
+
+
+def _torch_mlp_minibatch(f, x0, lr, batch, paths, steps, threads):
+    """The same network and run in PyTorch: the paths' parameters stacked ``(paths, d)``, one step is
+    ``theta -= lr * vmap(grad(loss))(theta, idx)`` with each path's own ``batch`` indices drawn with
+    replacement (``torch.randint``), float64, ``torch.set_num_threads(threads)``; or ``None`` without torch."""
+    try:
+        import torch
+        from torch.func import grad, vmap
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    X = torch.as_tensor(f.A_, dtype=torch.float64)
+    Y = torch.as_tensor(f.y_, dtype=torch.float64).long()
+    w, reg, n = f.widths, f.reg, f.n
+    act = torch.tanh if f.activation == "tanh" else torch.relu
+
+    def loss(theta, idx):
+        a, off = X[idx], 0
+        for l in range(1, len(w)):
+            W = theta[off:off + w[l - 1] * w[l]].view(w[l - 1], w[l])
+            off += w[l - 1] * w[l]
+            a = a @ W + theta[off:off + w[l]]
+            off += w[l]
+            if l < len(w) - 1:
+                a = act(a)
+        return torch.nn.functional.cross_entropy(a, Y[idx]) + 0.5 * reg * (theta * theta).sum()
+
+    g = vmap(grad(loss))
+    theta0 = torch.as_tensor(x0, dtype=torch.float64).repeat(paths, 1)
+
+    def run():
+        gen = torch.Generator().manual_seed(0)
+        th = theta0.clone()
+        with torch.no_grad():
+            for _ in range(steps):
+                idx = torch.randint(n, (paths, batch), generator=gen)
+                th -= lr * g(th, idx)
+        return th
+
+    return run
+
+
+def case_mlp_minibatch(a):
+    """Minibatch SGD on a 64-32-10 tanh MLP on digits (n = 1347 training rows, d = 2410, B = 32 drawn
+    with replacement, lr = 0.05; ``MLP_SIZES``: 256 paths, 100 steps, fixed), the final state only
+    (``save_at=[steps]``), against the same network and run in PyTorch batched over paths with
+    ``torch.func.vmap`` (``_torch_mlp_minibatch``, same threads). ``sde-workbench-without-replacement``:
+    the engine with batches drawn without replacement (partial Fisher-Yates; context). Unit: ns per
+    scalar update of the d parameters; ``x engine`` of the torch row is torch's time over ours."""
+    f = _mlp_digits()
+    B, lr, paths, steps = MLP_SIZES["batch"], MLP_SIZES["lr"], MLP_SIZES["paths"], MLP_SIZES["steps"]
+    x0 = f.init(0)
+    opt = O.SGD(lr=lr)
+    nz = N.Minibatch(f, batch=B, replacement=True)
+    nz_wo = N.Minibatch(f, batch=B)
+    end = np.array([steps])
+    rows = {
+        "sde-workbench": lambda: simulate(f, opt, nz, x0=x0, steps=steps, paths=paths, seed=0, save_at=end),
+        "sde-workbench-without-replacement": lambda: simulate(f, opt, nz_wo, x0=x0, steps=steps, paths=paths, seed=0,
+                                                              save_at=end),
+        "sde-workbench-1thread": lambda: simulate(f, opt, nz, x0=x0, steps=steps, paths=paths, seed=0, save_at=end,
+                                                  threads=1),
+        "rng-floor": lambda: rng_floor(paths, steps, f.d),
+    }
+    skipped = []
+    fn = _torch_mlp_minibatch(f, x0, lr, B, paths, steps, default_threads())
+    if fn is None:
+        skipped.append("torch-vmap")
+    else:
+        rows["torch-vmap"] = fn
+    return _table("mlp-minibatch", rows, paths, steps, f.d, a.repeat, skipped)
+
+
 CASES = {
     "sgd-gauss-quadratic": lambda a: case_quadratic("sgd-gauss-quadratic", lambda: O.SGD(lr=0.01), numpy_sgd,
                                                    32, a.paths, a.steps, a.repeat),
@@ -625,6 +707,7 @@ CASES = {
     "scaling": case_scaling,
     "latency": case_latency,
     "sweep": case_sweep,  # methods.sweep: 16 points on threads and dask processes, 1 and 2 workers
+    "mlp-minibatch": case_mlp_minibatch,  # minibatch SGD on an MLP on digits against torch.func.vmap over paths
 }
 
 

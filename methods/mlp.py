@@ -115,7 +115,8 @@ def _layer(p, t0, l):
 @inline_kernel
 def _forward(x, v, i, p, buf, with_r):
     """Activations (and with ``with_r`` the R-images ``R{u_l}`` along ``v``) into ``buf``; the output block
-    holds the softmax ``s``. Returns the loss ``logsumexp(z) - z_y``."""
+    holds the softmax ``s``. Returns the loss ``logsumexp(z) - z_y``. (Inner loops run over slices, whose
+    indices numba knows to be non-negative: no wraparound test per access, and they vectorise.)"""
     t0 = _tail(p)
     L = int(p[t0])
     kind = int(p[t0 + 1])
@@ -127,54 +128,56 @@ def _forward(x, v, i, p, buf, with_r):
     for l in range(L + 1):
         nout = int(p[1]) if l == L else int(p[t0 + 3 + l])
         bo = woff + nin * nout
+        u = buf[aoff:aoff + nout]
+        bl = x[bo:bo + nout]
         for j in range(nout):
-            buf[aoff + j] = x[bo + j]
+            u[j] = bl[j]
         if l == 0:
-            src = p
-            soff = HEAD + i * m
+            a_in = p[HEAD + i * m:HEAD + i * m + m]
         else:
-            src = buf
-            soff = aoff - nin
+            a_in = buf[aoff - nin:aoff]
         for k in range(nin):
-            c = src[soff + k]
-            row = woff + k * nout
+            c = a_in[k]
+            wr = x[woff + k * nout:woff + (k + 1) * nout]
             for j in range(nout):
-                buf[aoff + j] += x[row + j] * c
+                u[j] += wr[j] * c
         if with_r:
-            ro = tot + aoff
+            ru = buf[tot + aoff:tot + aoff + nout]
+            cl = v[bo:bo + nout]
             for j in range(nout):
-                buf[ro + j] = v[bo + j]
+                ru[j] = cl[j]
             for k in range(nin):
-                c = src[soff + k]
-                row = woff + k * nout
+                c = a_in[k]
+                vr = v[woff + k * nout:woff + (k + 1) * nout]
                 for j in range(nout):
-                    buf[ro + j] += v[row + j] * c
+                    ru[j] += vr[j] * c
             if l > 0:
+                ru_in = buf[tot + aoff - nin:tot + aoff]
                 for k in range(nin):  # W_l^T R{a_{l-1}}, R{a} = sigma'(u) R{u}
-                    rc = _dact(buf[soff + k], kind) * buf[tot + soff + k]
-                    row = woff + k * nout
+                    rc = _dact(a_in[k], kind) * ru_in[k]
+                    wr = x[woff + k * nout:woff + (k + 1) * nout]
                     for j in range(nout):
-                        buf[ro + j] += x[row + j] * rc
+                        ru[j] += wr[j] * rc
         if l < L:
             for j in range(nout):
-                buf[aoff + j] = _act(buf[aoff + j], kind)
+                u[j] = _act(u[j], kind)
         woff = bo + nout
         aoff += nout
         nin = nout
     K = nin
-    so = aoff - K
+    z = buf[aoff - K:aoff]
     zmax = -np.inf
     for j in range(K):
-        if buf[so + j] > zmax:
-            zmax = buf[so + j]
+        if z[j] > zmax:
+            zmax = z[j]
     se = 0.0
     for j in range(K):
-        se += math.exp(buf[so + j] - zmax)
+        se += math.exp(z[j] - zmax)
     lse = zmax + math.log(se)
     y = int(p[HEAD + int(p[0]) * m + i])
-    loss = lse - buf[so + y]
+    loss = lse - z[y]
     for j in range(K):
-        buf[so + j] = math.exp(buf[so + j] - lse)
+        z[j] = math.exp(z[j] - lse)
     return loss
 
 
@@ -191,56 +194,63 @@ def _backward(x, v, i, w, p, buf, out, with_r):
     y = int(p[HEAD + int(p[0]) * m + i])
     D = 2 * tot
     RD = 3 * tot
+    s = buf[so:tot]
+    dz = buf[D + so:D + tot]
     for j in range(K):
-        buf[D + so + j] = w * (buf[so + j] - (1.0 if j == y else 0.0))
+        dz[j] = w * (s[j] - (1.0 if j == y else 0.0))
     if with_r:  # R{s} = (diag(s) - s s^T) R{z}
+        rz = buf[tot + so:2 * tot]
+        rdz = buf[RD + so:RD + tot]
         sr = 0.0
         for j in range(K):
-            sr += buf[so + j] * buf[tot + so + j]
+            sr += s[j] * rz[j]
         for j in range(K):
-            buf[RD + so + j] = buf[so + j] * (buf[tot + so + j] - sr)
+            rdz[j] = s[j] * (rz[j] - sr)
     for l in range(L, -1, -1):
         nin, nout, woff, aoff = _layer(p, t0, l)
         bo = woff + nin * nout
-        dl = D + aoff
-        rdl = RD + aoff
+        dl = buf[D + aoff:D + aoff + nout]
+        rdl = buf[RD + aoff:RD + aoff + nout]
         if l == 0:
-            src = p
-            soff = HEAD + i * m
+            a_in = p[HEAD + i * m:HEAD + i * m + m]
         else:
-            src = buf
-            soff = aoff - nin
+            a_in = buf[aoff - nin:aoff]
+        ob = out[bo:bo + nout]
         if with_r:
             for j in range(nout):
-                out[bo + j] += buf[rdl + j]
+                ob[j] += rdl[j]
+            ru_in = buf[tot + aoff - nin:tot + aoff]
             for k in range(nin):
-                c = src[soff + k]
-                rc = 0.0 if l == 0 else _dact(c, kind) * buf[tot + soff + k]
-                row = woff + k * nout
+                c = a_in[k]
+                rc = 0.0 if l == 0 else _dact(c, kind) * ru_in[k]
+                orow = out[woff + k * nout:woff + (k + 1) * nout]
                 for j in range(nout):
-                    out[row + j] += buf[rdl + j] * c + buf[dl + j] * rc
+                    orow[j] += rdl[j] * c + dl[j] * rc
         else:
             for j in range(nout):
-                out[bo + j] += buf[dl + j]
+                ob[j] += dl[j]
             for k in range(nin):
-                c = src[soff + k]
-                row = woff + k * nout
+                c = a_in[k]
+                orow = out[woff + k * nout:woff + (k + 1) * nout]
                 for j in range(nout):
-                    out[row + j] += c * buf[dl + j]
+                    orow[j] += c * dl[j]
         if l > 0:
-            dp = D + soff
+            dp = buf[D + aoff - nin:D + aoff]
+            rdp = buf[RD + aoff - nin:RD + aoff]
+            ru_in = buf[tot + aoff - nin:tot + aoff]
             for k in range(nin):
-                row = woff + k * nout
+                wr = x[woff + k * nout:woff + (k + 1) * nout]
                 t = 0.0
                 for j in range(nout):
-                    t += x[row + j] * buf[dl + j]
-                a = buf[soff + k]
+                    t += wr[j] * dl[j]
+                a = a_in[k]
                 if with_r:
+                    vr = v[woff + k * nout:woff + (k + 1) * nout]
                     rt = 0.0
                     for j in range(nout):
-                        rt += v[row + j] * buf[dl + j] + x[row + j] * buf[rdl + j]
-                    buf[RD + soff + k] = rt * _dact(a, kind) + t * _d2act(a, kind) * buf[tot + soff + k]
-                buf[dp + k] = t * _dact(a, kind)
+                        rt += vr[j] * dl[j] + wr[j] * rdl[j]
+                    rdp[k] = rt * _dact(a, kind) + t * _d2act(a, kind) * ru_in[k]
+                dp[k] = t * _dact(a, kind)
 
 
 _KERNELS: dict = {}
@@ -251,18 +261,20 @@ def _kernels_for(size: int):
     if size in _KERNELS:
         return _KERNELS[size]
 
-    @inline_kernel
+    # compiled once each and called (not inlined): a sample's work (thousands of operations) dwarfs
+    # a call, and every kernel that uses them would otherwise compile the network again
+    @kernel
     def loss(x, i, p):
         buf = stack_array(size)
         return _forward(x, x, i, p, buf, False)
 
-    @inline_kernel
+    @kernel
     def grad_add(x, i, w, p, out):
         buf = stack_array(size)
         _forward(x, x, i, p, buf, False)
         _backward(x, x, i, w, p, buf, out, False)
 
-    @inline_kernel
+    @kernel
     def hvp_add(x, v, i, p, out):
         buf = stack_array(size)
         _forward(x, v, i, p, buf, True)
