@@ -609,7 +609,7 @@ def case_latency(a):
 
 
 # ------------------------------------------------------------------ real data: the MLP and the minibatch SDE
-MLP_SIZES = {"hidden": (32,), "batch": 32, "lr": 0.05, "paths": 256, "steps": 100}  # digits: n = 1347, m = 64, K = 10
+MLP_SIZES = {"hidden": (32,), "batch": 32, "lr": 0.05, "paths": 128, "steps": 100}  # digits: n = 1347, m = 64, K = 10
 
 
 def _mlp_digits():
@@ -661,7 +661,7 @@ def _torch_mlp_minibatch(f, x0, lr, batch, paths, steps, threads):
 
 def case_mlp_minibatch(a):
     """Minibatch SGD on a 64-32-10 tanh MLP on digits (n = 1347 training rows, d = 2410, B = 32 drawn
-    with replacement, lr = 0.05; ``MLP_SIZES``: 256 paths, 100 steps, fixed), the final state only
+    with replacement, lr = 0.05; ``MLP_SIZES``: 128 paths, 100 steps, fixed), the final state only
     (``save_at=[steps]``), against the same network and run in PyTorch batched over paths with
     ``torch.func.vmap`` (``_torch_mlp_minibatch``, same threads). ``sde-workbench-without-replacement``:
     the engine with batches drawn without replacement (partial Fisher-Yates; context). Unit: ns per
@@ -690,6 +690,49 @@ def case_mlp_minibatch(a):
     return _table("mlp-minibatch", rows, paths, steps, f.d, a.repeat, skipped)
 
 
+SDE_MINIBATCH_SIZES = {"mlp-digits": (16, 100), "logistic-breast_cancer": (256, 500)}  # (paths, steps), fixed
+
+
+def case_sde_minibatch(a):
+    """The SDE with the minibatch covariance (classic kind, ``sde.integrate``, dt = lr) beside discrete
+    minibatch SGD (``simulate``), same landscape, same run, both with ``save_at=[steps]``; B = 32 without
+    replacement, the SDE's covariance factor from R = 4 B = 128 fixed rows (``Minibatch(sde_rows=128)``).
+    Two landscapes: the 64-32-10 tanh MLP on digits (n = 1347, d = 2410, lr = 0.05; 16 paths, 100 steps)
+    and logistic regression on breast cancer (n = 427, d = 30, lr = 0.1; 256 paths, 500 steps). One SDE
+    step evaluates the exact drift grad f (n per-sample gradients) and the factor (R of them), a discrete
+    step B of them: per step the SDE does ``(n + R) / B`` times the discrete method's gradient work (46
+    for the MLP, 17 for the logistic regression; the ``per-sample-gradient ratio`` line), which bounds
+    how close ``x engine`` of the ``sde-workbench-sde`` row (the SDE's time over the discrete method's)
+    can come to 1. Both engines also evaluate f and ||grad f|| over all n samples at the two save
+    points, which weighs on the discrete row (a few full passes against ``steps * B`` sample gradients)."""
+    import sde
+    from methods import finite_sum as F
+
+    B, R = 32, 128
+    out = []
+    for label, (paths, steps) in SDE_MINIBATCH_SIZES.items():
+        if label == "mlp-digits":
+            f, lr = _mlp_digits(), 0.05
+            x0 = f.init(0)
+        else:
+            f, lr = L.FiniteSumLogistic.from_dataset(F.load("breast_cancer"), reg=1e-2), 0.1
+            x0 = np.zeros(f.d)
+        nz = N.Minibatch(f, batch=B, sde_rows=R)
+        opt = O.SGD(lr=lr)
+        m = sde.model(opt, f, nz)
+        end = np.array([steps])
+        rows = {"sde-workbench": lambda f=f, opt=opt, nz=nz, x0=x0, paths=paths, steps=steps, end=end: simulate(
+                    f, opt, nz, x0=x0, steps=steps, paths=paths, seed=0, save_at=end),
+                "sde-workbench-sde": lambda m=m, x0=x0, paths=paths, steps=steps, lr=lr, end=end: sde.integrate(
+                    m, x0=x0, t_end=steps * lr, paths=paths, seed=0, save_at=end),
+                "rng-floor": lambda paths=paths, steps=steps, d=f.d: rng_floor(paths, steps, d)}
+        table = _table(f"sde-minibatch {label} (n={f.n}, B={B}, R={R})", rows, paths, steps, f.d, a.repeat)
+        table.append({"case": table[0]["case"], "impl": "per-sample-gradient ratio (n + R) / B", "ns_per_update": None,
+                      "skipped": f"{(f.n + R) / B:.1f} (the SDE's x engine expected near this)"})
+        out += table
+    return out
+
+
 CASES = {
     "sgd-gauss-quadratic": lambda a: case_quadratic("sgd-gauss-quadratic", lambda: O.SGD(lr=0.01), numpy_sgd,
                                                    32, a.paths, a.steps, a.repeat),
@@ -708,6 +751,7 @@ CASES = {
     "latency": case_latency,
     "sweep": case_sweep,  # methods.sweep: 16 points on threads and dask processes, 1 and 2 workers
     "mlp-minibatch": case_mlp_minibatch,  # minibatch SGD on an MLP on digits against torch.func.vmap over paths
+    "sde-minibatch": case_sde_minibatch,  # the minibatch-covariance SDE beside minibatch SGD (MLP, logistic)
 }
 
 

@@ -113,14 +113,13 @@ def _layer(p, t0, l):
 
 
 @inline_kernel
-def _forward(x, v, i, p, buf, with_r):
-    """Activations (and with ``with_r`` the R-images ``R{u_l}`` along ``v``) into ``buf``; the output block
-    holds the softmax ``s``. Returns the loss ``logsumexp(z) - z_y``. (Inner loops run over slices, whose
-    indices numba knows to be non-negative: no wraparound test per access, and they vectorise.)"""
+def _forward(x, i, p, buf):
+    """The activations ``a_l`` into ``buf`` (layer by layer; the output block holds the softmax ``s``).
+    Returns the loss ``logsumexp(z) - z_y``. (Inner loops run over slices, whose indices numba knows to
+    be non-negative: no wraparound test per access, and they vectorise.)"""
     t0 = _tail(p)
     L = int(p[t0])
     kind = int(p[t0 + 1])
-    tot = int(p[t0 + 2])
     m = int(p[3])
     nin = m
     woff = 0
@@ -141,23 +140,6 @@ def _forward(x, v, i, p, buf, with_r):
             wr = x[woff + k * nout:woff + (k + 1) * nout]
             for j in range(nout):
                 u[j] += wr[j] * c
-        if with_r:
-            ru = buf[tot + aoff:tot + aoff + nout]
-            cl = v[bo:bo + nout]
-            for j in range(nout):
-                ru[j] = cl[j]
-            for k in range(nin):
-                c = a_in[k]
-                vr = v[woff + k * nout:woff + (k + 1) * nout]
-                for j in range(nout):
-                    ru[j] += vr[j] * c
-            if l > 0:
-                ru_in = buf[tot + aoff - nin:tot + aoff]
-                for k in range(nin):  # W_l^T R{a_{l-1}}, R{a} = sigma'(u) R{u}
-                    rc = _dact(a_in[k], kind) * ru_in[k]
-                    wr = x[woff + k * nout:woff + (k + 1) * nout]
-                    for j in range(nout):
-                        ru[j] += wr[j] * rc
         if l < L:
             for j in range(nout):
                 u[j] = _act(u[j], kind)
@@ -182,8 +164,90 @@ def _forward(x, v, i, p, buf, with_r):
 
 
 @inline_kernel
-def _backward(x, v, i, w, p, buf, out, with_r):
-    """``out += w grad h_i`` (``with_r``: ``out += R{grad h_i}``, the HVP, with ``w`` = 1) after ``_forward``."""
+def _forward_r(x, v, i, p, buf):
+    """After ``_forward``: the R-images ``R{u_l}`` along ``v`` into ``buf``'s second quarter."""
+    t0 = _tail(p)
+    L = int(p[t0])
+    kind = int(p[t0 + 1])
+    tot = int(p[t0 + 2])
+    m = int(p[3])
+    nin = m
+    woff = 0
+    aoff = 0
+    for l in range(L + 1):
+        nout = int(p[1]) if l == L else int(p[t0 + 3 + l])
+        bo = woff + nin * nout
+        ru = buf[tot + aoff:tot + aoff + nout]
+        cl = v[bo:bo + nout]
+        for j in range(nout):
+            ru[j] = cl[j]
+        if l == 0:
+            a_in = p[HEAD + i * m:HEAD + i * m + m]
+        else:
+            a_in = buf[aoff - nin:aoff]
+        for k in range(nin):
+            c = a_in[k]
+            vr = v[woff + k * nout:woff + (k + 1) * nout]
+            for j in range(nout):
+                ru[j] += vr[j] * c
+        if l > 0:
+            ru_in = buf[tot + aoff - nin:tot + aoff]
+            for k in range(nin):  # W_l^T R{a_{l-1}}, R{a} = sigma'(u) R{u}
+                rc = _dact(a_in[k], kind) * ru_in[k]
+                wr = x[woff + k * nout:woff + (k + 1) * nout]
+                for j in range(nout):
+                    ru[j] += wr[j] * rc
+        woff = bo + nout
+        aoff += nout
+        nin = nout
+
+
+@inline_kernel
+def _backward(x, i, w, p, buf, out):
+    """After ``_forward``: ``out += w grad h_i`` by backpropagation (the deltas in ``buf``'s third quarter)."""
+    t0 = _tail(p)
+    L = int(p[t0])
+    kind = int(p[t0 + 1])
+    tot = int(p[t0 + 2])
+    m = int(p[3])
+    K = int(p[1])
+    so = tot - K
+    y = int(p[HEAD + int(p[0]) * m + i])
+    D = 2 * tot
+    s = buf[so:tot]
+    dz = buf[D + so:D + tot]
+    for j in range(K):
+        dz[j] = w * (s[j] - (1.0 if j == y else 0.0))
+    for l in range(L, -1, -1):
+        nin, nout, woff, aoff = _layer(p, t0, l)
+        bo = woff + nin * nout
+        dl = buf[D + aoff:D + aoff + nout]
+        if l == 0:
+            a_in = p[HEAD + i * m:HEAD + i * m + m]
+        else:
+            a_in = buf[aoff - nin:aoff]
+        ob = out[bo:bo + nout]
+        for j in range(nout):
+            ob[j] += dl[j]
+        for k in range(nin):
+            c = a_in[k]
+            orow = out[woff + k * nout:woff + (k + 1) * nout]
+            for j in range(nout):
+                orow[j] += c * dl[j]
+        if l > 0:
+            dp = buf[D + aoff - nin:D + aoff]
+            for k in range(nin):
+                wr = x[woff + k * nout:woff + (k + 1) * nout]
+                t = 0.0
+                for j in range(nout):
+                    t += wr[j] * dl[j]
+                dp[k] = t * _dact(a_in[k], kind)
+
+
+@inline_kernel
+def _backward_r(x, v, i, p, buf, out):
+    """After ``_forward`` and ``_forward_r``: ``out += R{grad h_i} = H_i v`` (the deltas and their R-images
+    in ``buf``'s last two quarters)."""
     t0 = _tail(p)
     L = int(p[t0])
     kind = int(p[t0 + 1])
@@ -197,15 +261,14 @@ def _backward(x, v, i, w, p, buf, out, with_r):
     s = buf[so:tot]
     dz = buf[D + so:D + tot]
     for j in range(K):
-        dz[j] = w * (s[j] - (1.0 if j == y else 0.0))
-    if with_r:  # R{s} = (diag(s) - s s^T) R{z}
-        rz = buf[tot + so:2 * tot]
-        rdz = buf[RD + so:RD + tot]
-        sr = 0.0
-        for j in range(K):
-            sr += s[j] * rz[j]
-        for j in range(K):
-            rdz[j] = s[j] * (rz[j] - sr)
+        dz[j] = s[j] - (1.0 if j == y else 0.0)
+    rz = buf[tot + so:2 * tot]
+    rdz = buf[RD + so:RD + tot]
+    sr = 0.0  # R{s} = (diag(s) - s s^T) R{z}
+    for j in range(K):
+        sr += s[j] * rz[j]
+    for j in range(K):
+        rdz[j] = s[j] * (rz[j] - sr)
     for l in range(L, -1, -1):
         nin, nout, woff, aoff = _layer(p, t0, l)
         bo = woff + nin * nout
@@ -216,40 +279,28 @@ def _backward(x, v, i, w, p, buf, out, with_r):
         else:
             a_in = buf[aoff - nin:aoff]
         ob = out[bo:bo + nout]
-        if with_r:
+        for j in range(nout):
+            ob[j] += rdl[j]
+        ru_in = buf[tot + aoff - nin:tot + aoff]
+        for k in range(nin):
+            c = a_in[k]
+            rc = 0.0 if l == 0 else _dact(c, kind) * ru_in[k]
+            orow = out[woff + k * nout:woff + (k + 1) * nout]
             for j in range(nout):
-                ob[j] += rdl[j]
-            ru_in = buf[tot + aoff - nin:tot + aoff]
-            for k in range(nin):
-                c = a_in[k]
-                rc = 0.0 if l == 0 else _dact(c, kind) * ru_in[k]
-                orow = out[woff + k * nout:woff + (k + 1) * nout]
-                for j in range(nout):
-                    orow[j] += rdl[j] * c + dl[j] * rc
-        else:
-            for j in range(nout):
-                ob[j] += dl[j]
-            for k in range(nin):
-                c = a_in[k]
-                orow = out[woff + k * nout:woff + (k + 1) * nout]
-                for j in range(nout):
-                    orow[j] += c * dl[j]
+                orow[j] += rdl[j] * c + dl[j] * rc
         if l > 0:
             dp = buf[D + aoff - nin:D + aoff]
             rdp = buf[RD + aoff - nin:RD + aoff]
-            ru_in = buf[tot + aoff - nin:tot + aoff]
             for k in range(nin):
                 wr = x[woff + k * nout:woff + (k + 1) * nout]
+                vr = v[woff + k * nout:woff + (k + 1) * nout]
                 t = 0.0
+                rt = 0.0
                 for j in range(nout):
                     t += wr[j] * dl[j]
+                    rt += vr[j] * dl[j] + wr[j] * rdl[j]
                 a = a_in[k]
-                if with_r:
-                    vr = v[woff + k * nout:woff + (k + 1) * nout]
-                    rt = 0.0
-                    for j in range(nout):
-                        rt += vr[j] * dl[j] + wr[j] * rdl[j]
-                    rdp[k] = rt * _dact(a, kind) + t * _d2act(a, kind) * ru_in[k]
+                rdp[k] = rt * _dact(a, kind) + t * _d2act(a, kind) * ru_in[k]
                 dp[k] = t * _dact(a, kind)
 
 
@@ -266,19 +317,20 @@ def _kernels_for(size: int):
     @kernel
     def loss(x, i, p):
         buf = stack_array(size)
-        return _forward(x, x, i, p, buf, False)
+        return _forward(x, i, p, buf)
 
     @kernel
     def grad_add(x, i, w, p, out):
         buf = stack_array(size)
-        _forward(x, x, i, p, buf, False)
-        _backward(x, x, i, w, p, buf, out, False)
+        _forward(x, i, p, buf)
+        _backward(x, i, w, p, buf, out)
 
     @kernel
     def hvp_add(x, v, i, p, out):
         buf = stack_array(size)
-        _forward(x, v, i, p, buf, True)
-        _backward(x, v, i, 1.0, p, buf, out, True)
+        _forward(x, i, p, buf)
+        _forward_r(x, v, i, p, buf)
+        _backward_r(x, v, i, p, buf, out)
 
     lk, sk = _assemble(loss, grad_add, hvp_add, None)
     full_hvp = lk.hvp
