@@ -23,7 +23,10 @@ Rows:
   2 workers (``benchmarks/sweep_case.py``);
 * ``hand-fused`` (``em-ou``, ``adam-peers``): the one problem written as a single loop by hand,
   same generator, chunks and threads, no save points: what a kernel specialised to this exact
-  problem reaches, i.e. how much of the engine's distance to the floor is generality.
+  problem reaches, i.e. how much of the engine's distance to the floor is generality;
+* ``torch-vmap`` (``mlp-minibatch``): the same MLP and minibatch SGD run in PyTorch, the paths'
+  parameters stacked and ``torch.func.vmap(torch.func.grad(loss))`` over them, same threads;
+* ``sde-workbench-sde`` (``sde-minibatch``): the minibatch-covariance SDE beside the discrete method.
 """
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ Compiled per-sample kernels (the contract of ``methods.finite_sum``: ``grad_add`
 * the loss and ``grad_add``: a forward pass and backpropagation (``delta_{L+1} = softmax(z) - e_y``,
   ``delta_l = (W_{l+1} delta_{l+1}) * sigma'(u_l)``, ``grad W_l = a_{l-1} delta_l^T``, ``grad b_l = delta_l``);
 * ``hvp``: the exact Hessian-vector product by Pearlmutter's R-operator (forward-over-reverse,
-  Pearlmutter 1994, "Fast exact multiplication by the Hessian"), written out by hand: the forward
+  Pearlmutter 1994, "Fast exact multiplication by the Hessian", Neural Computation 6(1)), written out by hand: the forward
   pass carries ``R{u_l} = V_l^T a_{l-1} + W_l^T R{a_{l-1}} + c_l`` (``(V_l, c_l)`` the direction's
   blocks), ``R{a_l} = sigma'(u_l) R{u_l}``; the output ``R{delta_{L+1}} = (diag(s) - s s^T) R{z}``;
   the backward pass ``R{delta_l} = (V_{l+1} delta_{l+1} + W_{l+1} R{delta_{l+1}}) sigma'(u_l) +
@@ -30,11 +30,11 @@ Compiled per-sample kernels (the contract of ``methods.finite_sum``: ``grad_add`
 * ``hess``: dense, column ``j`` the HVP with ``e_j`` (``d`` HVPs over all samples: small ``d`` only).
 
 The per-sample working space (activations, deltas and their R-images, ``4 (sum hidden + K)``
-numbers) lives on the stack of the compiled caller (``methods._numba_compat.stack_array``, a
-size fixed when the kernels are compiled, one compiled set per size bucket): the hot path
-allocates nothing and runs in the engines' loops compiled without reference counting.
+numbers) lives on the stack frame of the per-sample kernel (``methods._numba_compat.stack_array``,
+a size fixed when the kernels are compiled, one compiled set per power-of-two size bucket): the
+hot path allocates nothing, so it runs inside the engines' loops compiled without reference counting.
 
-Smoothness: an MLP is not L-smooth globally in any known closed form; ``L0``, ``L1`` are a
+Smoothness: the ``(L0, L1)`` of an MLP are not known in closed form; ``L0``, ``L1`` are a
 **numerical estimate** (``smoothness_estimate``): ``||H(x)||_2`` by power iteration with exact HVPs
 and ``||grad f(x)||`` at points along a gradient-descent run from ``init()``, a least-squares slope
 ``L1 >= 0`` of ``||H||`` against ``||grad f||`` and ``L0`` the smallest intercept that puts every
@@ -43,9 +43,9 @@ sampled point under the line ``L0 + L1 ||grad f||``. It is an estimate on those 
 which is not known; the engines record ``f(x) - 0``).
 
 ``init(seed)`` gives a starting point: Glorot-uniform weights (``U(-a, a)``,
-``a = sqrt(6 / (n_{l-1} + n_l))``, Glorot and Bengio 2010) and zero biases; ``x = 0`` is a
-stationary point of the data term when ``L >= 1`` (every hidden unit is 0 for tanh), not a
-minimiser.
+``a = sqrt(6 / (n_{l-1} + n_l))``, Glorot and Bengio 2010) and zero biases. From ``x = 0`` the weights
+get zero gradient (every hidden unit is 0 and so is every weight behind it) and gradient descent
+never breaks the symmetry between the hidden units: only the output biases would learn.
 """
 from __future__ import annotations
 

@@ -11,7 +11,6 @@ from methods import finite_sum as F
 from methods import landscapes as L
 from methods import noise as N
 from methods import optimizers as O
-from methods import simulate
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +108,8 @@ def test_minibatch_mean_is_the_gradient(nets):
 
 
 def test_both_engines_run_the_mlp(nets):
-    """Discrete minibatch SGD and its SDE (classic and corrected, one Euler step over dt = lr from a fixed
+    """``sde.compare`` runs minibatch SGD and both SDE kinds on the MLP (all descend, none diverges); and
+    one Euler step of the SDE (classic and corrected) over dt = lr from a fixed
     x, same seed): the classic mean is x - lr grad f within 4 s.e., and with the same normals the
     corrected kind differs from the classic one by exactly (lr^2 / 2) H grad f (the drift term over dt = lr, through
     the MLP's HVP; to rounding)."""
@@ -118,8 +118,9 @@ def test_both_engines_run_the_mlp(nets):
     lr, P = 0.1, 4000
     nz = N.Minibatch(f, batch=8)
     opt = O.SGD(lr=lr)
-    run = simulate(f, opt, nz, x0=x0, steps=100, paths=32, seed=0)
-    assert run.diverged == 0 and run.mean()[-1] < 0.9 * run.mean()[0]
+    cmp = sde.compare(f, opt, nz, x0=x0, steps=100, paths=32, seed=0, kinds=("classic", "corrected"))
+    for run in (cmp.discrete, cmp.sde["classic"], cmp.sde["corrected"]):
+        assert run.diverged == 0 and run.mean()[-1] < 0.9 * run.mean()[0]
     ends = {}
     for kind in ("classic", "corrected"):
         m = sde.model(opt, f, nz, kind=kind)
