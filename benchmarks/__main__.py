@@ -23,7 +23,10 @@ Rows:
   2 workers (``benchmarks/sweep_case.py``);
 * ``hand-fused`` (``em-ou``, ``adam-peers``): the one problem written as a single loop by hand,
   same generator, chunks and threads, no save points: what a kernel specialised to this exact
-  problem reaches, i.e. how much of the engine's distance to the floor is generality.
+  problem reaches, i.e. how much of the engine's distance to the floor is generality;
+* ``torch-vmap`` (``mlp-minibatch``): the same MLP and minibatch SGD run in PyTorch, the paths'
+  parameters stacked and ``torch.func.vmap(torch.func.grad(loss))`` over them, same threads;
+* ``sde-workbench-sde`` (``sde-minibatch``): the minibatch-covariance SDE beside the discrete method.
 """
 from __future__ import annotations
 
@@ -608,6 +611,131 @@ def case_latency(a):
     return out
 
 
+# ------------------------------------------------------------------ real data: the MLP and the minibatch SDE
+MLP_SIZES = {"hidden": (32,), "batch": 32, "lr": 0.05, "paths": 128, "steps": 100}  # digits: n = 1347, m = 64, K = 10
+
+
+def _mlp_digits():
+    from methods import finite_sum as F
+
+    return L.MLP.from_dataset(F.load("digits"), hidden=MLP_SIZES["hidden"], reg=1e-4)
+
+
+def _torch_mlp_minibatch(f, x0, lr, batch, paths, steps, threads):
+    """The same network and run in PyTorch: the paths' parameters stacked ``(paths, d)``, one step is
+    ``theta -= lr * vmap(grad(loss))(theta, idx)`` with each path's own ``batch`` indices drawn with
+    replacement (``torch.randint``), float64, ``torch.set_num_threads(threads)``; or ``None`` without torch."""
+    try:
+        import torch
+        from torch.func import grad, vmap
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    X = torch.as_tensor(f.A_, dtype=torch.float64)
+    Y = torch.as_tensor(f.y_, dtype=torch.float64).long()
+    w, reg, n = f.widths, f.reg, f.n
+    act = torch.tanh if f.activation == "tanh" else torch.relu
+
+    def loss(theta, idx):
+        a, off = X[idx], 0
+        for l in range(1, len(w)):
+            W = theta[off:off + w[l - 1] * w[l]].view(w[l - 1], w[l])
+            off += w[l - 1] * w[l]
+            a = a @ W + theta[off:off + w[l]]
+            off += w[l]
+            if l < len(w) - 1:
+                a = act(a)
+        return torch.nn.functional.cross_entropy(a, Y[idx]) + 0.5 * reg * (theta * theta).sum()
+
+    g = vmap(grad(loss))
+    theta0 = torch.as_tensor(x0, dtype=torch.float64).repeat(paths, 1)
+
+    def run():
+        gen = torch.Generator().manual_seed(0)
+        th = theta0.clone()
+        with torch.no_grad():
+            for _ in range(steps):
+                idx = torch.randint(n, (paths, batch), generator=gen)
+                th -= lr * g(th, idx)
+        return th
+
+    return run
+
+
+def case_mlp_minibatch(a):
+    """Minibatch SGD on a 64-32-10 tanh MLP on digits (n = 1347 training rows, d = 2410, B = 32 drawn
+    with replacement, lr = 0.05; ``MLP_SIZES``: 128 paths, 100 steps, fixed), the final state only
+    (``save_at=[steps]``), against the same network and run in PyTorch batched over paths with
+    ``torch.func.vmap`` (``_torch_mlp_minibatch``, same threads). ``sde-workbench-without-replacement``:
+    the engine with batches drawn without replacement (partial Fisher-Yates; context). Unit: ns per
+    scalar update of the d parameters; ``x engine`` of the torch row is torch's time over ours."""
+    f = _mlp_digits()
+    B, lr, paths, steps = MLP_SIZES["batch"], MLP_SIZES["lr"], MLP_SIZES["paths"], MLP_SIZES["steps"]
+    x0 = f.init(0)
+    opt = O.SGD(lr=lr)
+    nz = N.Minibatch(f, batch=B, replacement=True)
+    nz_wo = N.Minibatch(f, batch=B)
+    end = np.array([steps])
+    rows = {
+        "sde-workbench": lambda: simulate(f, opt, nz, x0=x0, steps=steps, paths=paths, seed=0, save_at=end),
+        "sde-workbench-without-replacement": lambda: simulate(f, opt, nz_wo, x0=x0, steps=steps, paths=paths, seed=0,
+                                                              save_at=end),
+        "sde-workbench-1thread": lambda: simulate(f, opt, nz, x0=x0, steps=steps, paths=paths, seed=0, save_at=end,
+                                                  threads=1),
+        "rng-floor": lambda: rng_floor(paths, steps, f.d),
+    }
+    skipped = []
+    fn = _torch_mlp_minibatch(f, x0, lr, B, paths, steps, default_threads())
+    if fn is None:
+        skipped.append("torch-vmap")
+    else:
+        rows["torch-vmap"] = fn
+    return _table("mlp-minibatch", rows, paths, steps, f.d, a.repeat, skipped)
+
+
+SDE_MINIBATCH_SIZES = {"mlp-digits": (16, 100), "logistic-breast_cancer": (256, 500)}  # (paths, steps), fixed
+
+
+def case_sde_minibatch(a):
+    """The SDE with the minibatch covariance (classic kind, ``sde.integrate``, dt = lr) beside discrete
+    minibatch SGD (``simulate``), same landscape, same run, both with ``save_at=[steps]``; B = 32 without
+    replacement, the SDE's covariance factor from R = 4 B = 128 fixed rows (``Minibatch(sde_rows=128)``).
+    Two landscapes: the 64-32-10 tanh MLP on digits (n = 1347, d = 2410, lr = 0.05; 16 paths, 100 steps)
+    and logistic regression on breast cancer (n = 427, d = 30, lr = 0.1; 256 paths, 500 steps). One SDE
+    step evaluates the exact drift grad f (n per-sample gradients) and the factor (R of them), a discrete
+    step B of them: per step the SDE does ``(n + R) / B`` times the discrete method's gradient work (46
+    for the MLP, 17 for the logistic regression; the ``per-sample-gradient ratio`` line), which bounds
+    how close ``x engine`` of the ``sde-workbench-sde`` row (the SDE's time over the discrete method's)
+    can come to 1. Both engines also evaluate f and ||grad f|| over all n samples at the two save
+    points, which weighs on the discrete row (a few full passes against ``steps * B`` sample gradients)."""
+    import sde
+    from methods import finite_sum as F
+
+    B, R = 32, 128
+    out = []
+    for label, (paths, steps) in SDE_MINIBATCH_SIZES.items():
+        if label == "mlp-digits":
+            f, lr = _mlp_digits(), 0.05
+            x0 = f.init(0)
+        else:
+            f, lr = L.FiniteSumLogistic.from_dataset(F.load("breast_cancer"), reg=1e-2), 0.1
+            x0 = np.zeros(f.d)
+        nz = N.Minibatch(f, batch=B, sde_rows=R)
+        opt = O.SGD(lr=lr)
+        m = sde.model(opt, f, nz)
+        end = np.array([steps])
+        rows = {"sde-workbench": lambda f=f, opt=opt, nz=nz, x0=x0, paths=paths, steps=steps, end=end: simulate(
+                    f, opt, nz, x0=x0, steps=steps, paths=paths, seed=0, save_at=end),
+                "sde-workbench-sde": lambda m=m, x0=x0, paths=paths, steps=steps, lr=lr, end=end: sde.integrate(
+                    m, x0=x0, t_end=steps * lr, paths=paths, seed=0, save_at=end),
+                "rng-floor": lambda paths=paths, steps=steps, d=f.d: rng_floor(paths, steps, d)}
+        table = _table(f"sde-minibatch {label} (n={f.n}, B={B}, R={R})", rows, paths, steps, f.d, a.repeat)
+        table.append({"case": table[0]["case"], "impl": "per-sample-gradient ratio (n + R) / B", "ns_per_update": None,
+                      "skipped": f"{(f.n + R) / B:.1f} (the SDE's x engine expected near this)"})
+        out += table
+    return out
+
+
 CASES = {
     "sgd-gauss-quadratic": lambda a: case_quadratic("sgd-gauss-quadratic", lambda: O.SGD(lr=0.01), numpy_sgd,
                                                    32, a.paths, a.steps, a.repeat),
@@ -625,6 +753,8 @@ CASES = {
     "scaling": case_scaling,
     "latency": case_latency,
     "sweep": case_sweep,  # methods.sweep: 16 points on threads and dask processes, 1 and 2 workers
+    "mlp-minibatch": case_mlp_minibatch,  # minibatch SGD on an MLP on digits against torch.func.vmap over paths
+    "sde-minibatch": case_sde_minibatch,  # the minibatch-covariance SDE beside minibatch SGD (MLP, logistic)
 }
 
 

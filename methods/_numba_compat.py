@@ -1,6 +1,6 @@
 """Every use of numba's private internals, in one module, behind one switch.
 
-The package runs on numba's public API alone; three private pieces make it faster, and all
+The package runs on numba's public API alone; four private pieces make it faster, and all
 of them live here:
 
 1. ``njit(_nrt=False)``: chunk kernels compiled without reference counting (no atomic
@@ -9,9 +9,11 @@ of them live here:
    reference-counted build of the same kernel can type its callees again (``forget_failures``);
 3. ``numba.core.caching`` (``_CacheLocator``, ``CompileResultCacheImpl``, ``FunctionCache``) and
    ``Dispatcher._cache``: the on-disk kernel cache keyed by the package sources
-   (``methods._cache``).
+   (``methods._cache``);
+4. ``numba.np.arrayobj.make_array`` / ``populate_array``: ``stack_array(n)``, scratch arrays on the
+   stack for per-sample kernels that need working space (``methods.mlp``'s backpropagation).
 
-``SDE_WORKBENCH_NUMBA_INTERNALS=off`` (or ``0``, ``false``, ``no``) turns all three off: every
+``SDE_WORKBENCH_NUMBA_INTERNALS=off`` (or ``0``, ``false``, ``no``) turns all four off: every
 kernel is compiled the public way (with reference counting) and the on-disk cache is off.
 Results are identical either way; only speed and first-call latency change. The tested
 numba range is pinned in ``pyproject.toml``; a numba without these internals falls back to
@@ -82,3 +84,54 @@ def caching_module():
 def attach_cache(dispatcher, cache) -> None:
     """Give ``dispatcher`` the on-disk cache ``cache`` (numba's private ``_cache`` slot)."""
     dispatcher._cache = cache
+
+
+def _make_stack_array():
+    """``stack_array(n)``: a float64 scratch array of ``n`` (a compile-time integer constant)
+    elements on the stack of the compiled function it is lowered into (one ``alloca`` in that
+    function's entry block, so a call inside a loop does not grow the stack), without numba's
+    allocator: usable in the chunk kernels compiled without reference counting. It uses numba's
+    private ``numba.np.arrayobj`` (``make_array``, ``populate_array``) to build the array view;
+    switched off (or where those are missing) it is ``np.empty(n)`` (the same numbers, an
+    allocation per call, and the kernels that use it then run their reference-counted build)."""
+    import numpy as np
+    from numba import types
+
+    def fallback():
+        @njit(inline="always")
+        def stack_array(n):
+            return np.empty(n)
+
+        return stack_array
+
+    if not ENABLED:
+        return fallback()
+    try:
+        from llvmlite import ir
+        from numba.extending import intrinsic
+        from numba.np.arrayobj import make_array, populate_array
+    except ImportError:  # pragma: no cover - a numba without these internals
+        return fallback()
+
+    @intrinsic
+    def stack_array(typingctx, size):
+        if not isinstance(size, types.IntegerLiteral):
+            return None
+        n = int(size.literal_value)
+        arrty = types.Array(types.float64, 1, "C")
+
+        def codegen(context, builder, signature, args):
+            with builder.goto_entry_block():
+                ptr = builder.alloca(ir.DoubleType(), size=ir.Constant(ir.IntType(64), n))
+            ary = make_array(arrty)(context, builder)
+            intp = context.get_value_type(types.intp)
+            populate_array(ary, data=ptr, shape=[ir.Constant(intp, n)], strides=[ir.Constant(intp, 8)],
+                           itemsize=ir.Constant(intp, 8), meminfo=None)
+            return ary._getvalue()
+
+        return arrty(size), codegen
+
+    return stack_array
+
+
+stack_array = _make_stack_array()

@@ -238,7 +238,8 @@ def _sm_hess_add(x, i, p, out):
 
 # ------------------------------------------------------------------ generic assembly
 def _assemble(loss, grad_add, hvp_add, hess_add):
-    """The landscape kernels and the per-sample kernels of ``f = (1/n) sum_i h_i + reg/2 ||x||^2``."""
+    """The landscape kernels and the per-sample kernels of ``f = (1/n) sum_i h_i + reg/2 ||x||^2``
+    (``hess_add=None``: no dense Hessian here, the caller provides its own)."""
 
     @kernel
     def value(x, p):
@@ -305,7 +306,8 @@ def _assemble(loss, grad_add, hvp_add, hess_add):
                 out[a, b] *= inv
             out[a, a] += p[2]
 
-    return LandscapeKernels(value, grad, hvp, hess), SampleKernels(grad_add, sample_grad, batch_grad)
+    return LandscapeKernels(value, grad, hvp, hess if hess_add is not None else None), \
+        SampleKernels(grad_add, sample_grad, batch_grad)
 
 
 _LS = _assemble(_ls_loss, _ls_grad_add, _ls_hvp_add, _ls_hess_add)

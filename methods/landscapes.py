@@ -982,3 +982,4 @@ class PerAgent(Landscape):
 # ------------------------------------------------------------------ finite sums on data
 # (defined in methods.finite_sum, exported here: least squares, logistic and softmax regression)
 from .finite_sum import FiniteSumLogistic, LeastSquares, SoftmaxRegression  # noqa: E402,F401
+from .mlp import MLP  # noqa: E402,F401  (a small MLP with its own backpropagation, methods.mlp)
