@@ -13,7 +13,8 @@ Gaussian or given-law noise; the minibatch law is neither). ``Sigma_a`` is compu
 the factor of the centred per-sample gradients (``sde.finite_sum``): with one normal ``z_i`` per
 row, ``sum_i sqrt(c_a/n_a) (z_i - zbar) grad h_i(X)`` has covariance exactly ``Sigma_a``. The
 oracle's ``sde_rows = r`` uses a fixed random subsample of ``r`` rows per agent (the unbiased
-estimate of ``sde.finite_sum.rows_and_scales``), stated in ``formula``.
+estimate of ``sde.finite_sum.rows_and_scales``), stated in ``formula``. The drift's shard gradient is one
+more pass (``O(n_a d)``; the landscape's exact ``grad`` when the shard is the whole data set).
 
 **Sign family** (SignSGD, DSignSGD: ``sign`` compressor, ``N`` agents), the SDE of arXiv 2411.15958
 (Thm 3.2 and Cor 3.3 for one agent; ``N`` agents as in ``sde.sign``) with the per-coordinate scale
@@ -52,19 +53,20 @@ from .base import SDEModel
 from .finite_sum import rows_and_scales
 from .special import erf
 
-# p = [head offset, agents with stats (A), R, S, offsets (A), counts (A), factor scales (A), full flags (A),
+# p = [head offset, agents with stats (A), R, S, offsets (A), counts (A), factor scales (A), whole-data flags (A),
 #      shard offsets (A), shard sizes (A), rows (R), shard indices (S), family head..., (Adam) bias table]
 _B0 = 4
 _STATS: dict = {}
 _STEPS: dict = {}
 
 
-def _stats_for(grad_add, batch_grad, want_z):
-    """``stats(y, lp, p, a, z, g, var, gz, h, mu)``: agent ``a``'s shard gradient ``g``, the diagonal
+def _stats_for(grad, grad_add, batch_grad, want_z):
+    """``stats(y, lp, p, a, z, g, var, gz, h, mu)``: agent ``a``'s shard gradient ``g`` (the landscape's
+    ``grad`` when the shard is the whole data set, else ``batch_grad`` over the shard), the diagonal
     ``var_j = Sigma_a(y)_jj`` (Welford over the rows, times ``sc^2``) and, when ``want_z`` (a
     compile-time constant), ``gz += sc sum_q (z_q - zbar) grad h_q(y)`` (the factor applied to the
     row normals)."""
-    key = (grad_add, batch_grad, want_z)
+    key = (grad, grad_add, batch_grad, want_z)
     if key in _STATS:
         return _STATS[key]
 
@@ -76,7 +78,7 @@ def _stats_for(grad_add, batch_grad, want_z):
         off = int(p[_B0 + a])
         cnt = int(p[_B0 + A + a])
         sc = p[_B0 + 2 * A + a]
-        full = p[_B0 + 3 * A + a]
+        whole = p[_B0 + 3 * A + a]
         soff = int(p[_B0 + 4 * A + a])
         ssz = int(p[_B0 + 5 * A + a])
         rows0 = _B0 + 6 * A
@@ -105,10 +107,8 @@ def _stats_for(grad_add, batch_grad, want_z):
         sc2 = sc * sc
         for j in range(d):
             var[j] *= sc2
-        if full != 0.0:  # the rows are the whole shard: its gradient is the rows' mean plus reg x
-            reg = lp[2]
-            for j in range(d):
-                g[j] = mu[j] + reg * y[j]
+        if whole != 0.0:  # the shard is the whole data set: the exact gradient
+            grad(y, lp, g)
         else:
             batch_grad(y, p[sh0 + soff:sh0 + soff + ssz], ssz, lp, g)
 
@@ -128,13 +128,14 @@ def _pack_rows(landscape, noise, agents):
     if np.any(counts < 2):
         raise ValueError("noise: the covariance needs at least 2 rows per agent (sde_rows >= 2)")
     shards = [noise.shard(a, agents) for a in range(stat_agents)]
-    full = np.array([float(r.size == s.size) for r, s in zip(rows, shards)])
-    ssz = np.array([0.0 if f else float(s.size) for f, s in zip(full, shards)])
+    whole = np.array([float(s.size == landscape.n) for s in shards])
+    ssz = np.array([0.0 if w else float(s.size) for w, s in zip(whole, shards)])
     soff = np.concatenate([[0.0], np.cumsum(ssz)[:-1]])
-    sidx = [s.astype(float) for f, s in zip(full, shards) if not f]
+    sidx = [s.astype(float) for w, s in zip(whole, shards) if not w]
+    full = [r.size == s.size for r, s in zip(rows, shards)]
     offsets = np.concatenate([[0.0], np.cumsum(counts)[:-1]])
     R, S = int(counts.sum()), int(ssz.sum())
-    body = np.concatenate([offsets, counts, scales, full, soff, ssz, np.concatenate(rows).astype(float),
+    body = np.concatenate([offsets, counts, scales, whole, soff, ssz, np.concatenate(rows).astype(float),
                            np.concatenate(sidx) if sidx else np.zeros(0)])
     hoff = _B0 + body.size
     head = np.concatenate([[float(hoff), float(stat_agents), float(R), float(S)], body])
@@ -151,11 +152,11 @@ def _pack_rows(landscape, noise, agents):
 SIGN_KINDS = {"classic": 0.0, "corrected": 1.0}
 
 
-def _sign_step_for(grad_add, batch_grad, hvp, curvature):
-    key = ("sign", grad_add, batch_grad, hvp, curvature)
+def _sign_step_for(grad, grad_add, batch_grad, hvp, curvature):
+    key = ("sign", grad, grad_add, batch_grad, hvp, curvature)
     if key in _STEPS:
         return _STEPS[key]
-    stats = _stats_for(grad_add, batch_grad, False)
+    stats = _stats_for(grad, grad_add, batch_grad, False)
 
     @kernel
     def step(t, y, dt, z, s, p, lp, work):
@@ -217,7 +218,7 @@ def build_sign(landscape, optimizer, noise, kind: str) -> SDEModel:
     lk = landscape.kernels
     sk = landscape.sample_kernels
     curvature = kind == "corrected"
-    step = _sign_step_for(sk.grad_add, sk.batch_grad, lk.hvp, curvature)
+    step = _sign_step_for(lk.grad, sk.grad_add, sk.batch_grad, lk.hvp, curvature)
     c_txt = " + (eta s^2/2) H m" if curvature else ""
     formula = (f"dX = [-s m{c_txt}] dt + s sqrt(eta/N) sqrt(I - mean_a diag(m_a^2)) dW, m_a = erf(grad f_a/(sqrt2 "
                f"sigma_a)), sigma_a^2 = diag Sigma_a(X); sign covariance: its diagonal (off-diagonals dropped, an "
@@ -226,18 +227,18 @@ def build_sign(landscape, optimizer, noise, kind: str) -> SDEModel:
               "(derived here)" + ("; corrected drift as sde.sign's unsure candidate" if curvature else ""))
     name = "SignSGD" if agents == 1 else "DSignSGD"
     return SDEModel(method=name, kind=kind, landscape=landscape, noise=noise, optimizer=optimizer, params=p,
-                    step=step, key=("minibatch-sign", sk.grad_add, sk.batch_grad, lk.hvp, curvature),
+                    step=step, key=("minibatch-sign", lk.grad, sk.grad_add, sk.batch_grad, lk.hvp, curvature),
                     state_dim=landscape.d, noise_dim=landscape.d, work_size=7 * landscape.d,
                     time_per_step=optimizer.lr, provenance="unsure" if curvature else "derived", source=source,
                     formula=formula)
 
 
 # ------------------------------------------------------------------------------------ adaptive
-def _adaptive_step_for(grad_add, batch_grad, adam, malladi, decay):
-    key = ("adaptive", grad_add, batch_grad, adam, malladi, decay)
+def _adaptive_step_for(grad, grad_add, batch_grad, adam, malladi, decay):
+    key = ("adaptive", grad, grad_add, batch_grad, adam, malladi, decay)
     if key in _STEPS:
         return _STEPS[key]
-    stats = _stats_for(grad_add, batch_grad, True)
+    stats = _stats_for(grad, grad_add, batch_grad, True)
 
     @kernel
     def step(t, y, dt, z, s, p, lp, work):
@@ -326,7 +327,7 @@ def build_adaptive(landscape, optimizer, noise, kind: str) -> SDEModel:
     d = landscape.d
     malladi, decay = kind == "malladi", fam[4] != 0.0
     sk = landscape.sample_kernels
-    step = _adaptive_step_for(sk.grad_add, sk.batch_grad, is_adam, malladi, decay)
+    step = _adaptive_step_for(landscape.kernels.grad, sk.grad_add, sk.batch_grad, is_adam, malladi, decay)
     params_for = None
     if is_adam:
         n, tail = 3 * d, np.zeros(2 * d)
@@ -348,6 +349,6 @@ def build_adaptive(landscape, optimizer, noise, kind: str) -> SDEModel:
         source = "arXiv 2205.10287 (Malladi et al.; recalled), t = k eta^2, with the minibatch covariance (derived here)"
     formula += f"; {txt}"
     return SDEModel(method=name, kind=kind, landscape=landscape, noise=noise, optimizer=optimizer, params=p,
-                    step=step, key=("minibatch-adaptive", sk.grad_add, sk.batch_grad, is_adam, malladi, decay),
+                    step=step, key=("minibatch-adaptive", landscape.kernels.grad, sk.grad_add, sk.batch_grad, is_adam, malladi, decay),
                     state_dim=n, noise_dim=R, work_size=5 * d, time_per_step=h, provenance="unsure", source=source,
                     formula=formula, y0_tail=tail, params_for=params_for)
