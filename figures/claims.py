@@ -308,7 +308,7 @@ def _registry():
     return out
 
 
-CLAIM_MODULES = ["claims_l0l1", "claims_compression", "claims_adaptive", "claims_methods"]
+CLAIM_MODULES = ["claims_l0l1", "claims_compression", "claims_adaptive", "claims_methods", "claims_realdata"]
 CLAIMS = _registry()
 
 

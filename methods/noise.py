@@ -671,3 +671,7 @@ def resolve(noise) -> Noise:
 
 # the minibatch oracle of a finite-sum landscape (defined in methods.minibatch)
 from .minibatch import Minibatch  # noqa: E402,F401
+# the SVAG oracle around any noise model (defined in methods.svag; Li, Malladi and Arora, arXiv 2102.12470)
+from .svag import SVAG  # noqa: E402,F401
+# the Gaussian twin of a minibatch oracle (defined in methods.minibatch_gaussian)
+from .minibatch_gaussian import GaussianMinibatch  # noqa: E402,F401

@@ -181,6 +181,12 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)} for RMSprop/Adam, got {kind!r}")
+    from methods import noise as N
+
+    if isinstance(noise, N.Minibatch):  # diag Sigma(X) and its factor from the per-sample gradients
+        from . import finite_sum_families
+
+        return finite_sum_families.build_adaptive(landscape, optimizer, noise, kind)
     if optimizer.agents != 1:
         raise ValueError("optimizer: adaptive SDE models are single-agent (agents = 1)")
     if not isinstance(optimizer.compressor, C.Identity):

@@ -299,6 +299,10 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)} for sign-based methods, got {kind!r}")
+    if isinstance(noise, N.Minibatch):  # sigma(X)^2 = diag of the minibatch covariance at X (sde.finite_sum_families)
+        from . import finite_sum_families
+
+        return finite_sum_families.build_sign(landscape, optimizer, noise, kind)
     d, agents = landscape.d, optimizer.agents
     law_nu = noise.sign_law()
     if law_nu is None:
