@@ -731,7 +731,7 @@ def case_sde_minibatch(a):
                 "rng-floor": lambda paths=paths, steps=steps, d=f.d: rng_floor(paths, steps, d)}
         table = _table(f"sde-minibatch {label} (n={f.n}, B={B}, R={R})", rows, paths, steps, f.d, a.repeat)
         table.append({"case": table[0]["case"], "impl": "per-sample-gradient ratio (n + R) / B", "ns_per_update": None,
-                      "skipped": f"{(f.n + R) / B:.1f} (the SDE's x engine expected near this)"})
+                      "skipped": f"{(f.n + R) / B:.1f} (an SDE step's gradient work over a discrete step's)"})
         out += table
     return out
 
