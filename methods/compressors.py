@@ -387,17 +387,15 @@ _INF_BITS = 0x7FF0000000000000  # the bits of inf; a NaN's magnitude bits are la
 def _magnitude_keys(v, keys):
     """``keys[j]``: the bits of ``|v_j|`` as an int64 (a NaN as ``inf``), whose integer order is the
     order of the magnitudes (non-negative floats order as their bit patterns); returns the
-    smallest and the largest key. Integer keys make every later pass over them branch-free and
-    vectorised (no NaN semantics in the comparisons)."""
-    lo = _ABS_MASK
+    largest key. Integer keys make every later pass over them branch-free and vectorised (no
+    NaN semantics in the comparisons)."""
     hi = -1
     for j in range(v.shape[0]):
         b = _f64_bits(v[j]) & _ABS_MASK
         b = _INF_BITS if b > _INF_BITS else b
         keys[j] = b
-        lo = b if b < lo else lo
         hi = b if b > hi else hi
-    return lo, hi
+    return hi
 
 
 @inline_kernel
@@ -435,45 +433,53 @@ def _keep_largest(v, m, keys, t, out):
 
 
 @inline_kernel
-def _drop_smallest(v, m, keys, t, out):
-    """``out = 0`` on the ``m`` coordinates that rank last (smallest key, ties: the higher index
-    ranks later), ``v`` elsewhere, for ``0 < m < d``; ``t`` is the smallest key. The mirror of
-    ``_keep_largest``: levels upwards from the smallest key."""
+def _magnitude(v, j):
+    """``|v_j|``, a NaN as ``inf`` (so that a diverging path stays NaN)."""
+    x = abs(v[j])
+    return math.inf if x != x else x
+
+
+@inline_kernel
+def _select_by_insertion(v, m, best, iwork):
+    """``iwork[:m]``: the ``m`` coordinates that rank first (``best``) or last (not ``best``), in one
+    scan with a sorted buffer of ``m``: ``O(d)`` predictable comparisons plus ``O(m log(d/m))``
+    insertions on average. ``iwork`` is a scratch here (the caller restores the permutation).
+    Ranking last is ranking first for ``-|v|`` with ties to the higher index."""
     d = v.shape[0]
-    below = 0  # keys below the level t
-    while True:
-        c = 0
-        nt = _ABS_MASK
-        for j in range(d):
-            x = keys[j]
-            c += x == t
-            y = x if x > t else _ABS_MASK
-            nt = y if y < nt else nt
-        if below + c >= m:
-            break
-        below += c
-        t = nt
-    need = m - below  # of the c keys equal to t, the need with the highest indices are dropped
-    if need == c:
-        for j in range(d):
-            out[j] = v[j] if keys[j] > t else 0.0
-    else:
-        for j in range(d - 1, -1, -1):
-            x = keys[j]
-            if x == t:
-                out[j] = 0.0 if need > 0 else v[j]
-                need -= 1
+    sg = 1.0 if best else -1.0
+    n = 0
+    last = 0.0  # the signed key of iwork[m - 1] once the buffer is full
+    for j in range(d):
+        x = sg * _magnitude(v, j)
+        if n == m:
+            # j is later than every index in the buffer: a tie never displaces when ranking first,
+            # always when ranking last
+            if x < last or (best and x == last):
+                continue
+            pos = m - 1
+        else:
+            pos = n
+            n += 1
+        while pos > 0:
+            y = sg * _magnitude(v, iwork[pos - 1])
+            if x > y or (not best and x == y):
+                iwork[pos] = iwork[pos - 1]
+                pos -= 1
             else:
-                out[j] = v[j] if x > t else 0.0
+                break
+        iwork[pos] = j
+        if n == m:
+            last = sg * _magnitude(v, iwork[m - 1])
 
 
 @kernel
 def _topk(rng, v, p, agent, state, iwork, out):
     # the k coordinates that rank first (larger |v|, ties to the lower index, NaN largest), without
     # allocating. The order is strict, so the selected set does not depend on iwork's content on entry.
-    # Small min(k, d - k): integer magnitude keys in iwork and one branch-free pass per distinct key
-    # level (then iwork is reset to 0..d-1, a permutation again); otherwise quickselect on the
-    # permutation iwork (deterministic pivots).
+    # Small k: integer magnitude keys in iwork and one branch-free pass per distinct key level; small
+    # d - k: one scan with a sorted buffer of the d - k to drop in iwork (measured faster there than
+    # the key levels); then iwork is reset to 0..d-1, a permutation again. Otherwise quickselect on
+    # the permutation iwork (deterministic pivots).
     d = v.shape[0]
     k = int(p[agent])
     if k >= d:
@@ -481,11 +487,14 @@ def _topk(rng, v, p, agent, state, iwork, out):
             out[j] = v[j]
         return
     if k <= 16 or d - k <= 16:
-        lo, hi = _magnitude_keys(v, iwork)
         if k <= d - k:
-            _keep_largest(v, k, iwork, hi, out)
+            _keep_largest(v, k, iwork, _magnitude_keys(v, iwork), out)
         else:  # drop the d - k that rank last
-            _drop_smallest(v, d - k, iwork, lo, out)
+            for j in range(d):
+                out[j] = v[j]
+            _select_by_insertion(v, d - k, False, iwork)
+            for i in range(d - k):
+                out[iwork[i]] = 0.0
         for j in range(d):
             iwork[j] = j
         return
@@ -520,10 +529,11 @@ def _topk(rng, v, p, agent, state, iwork, out):
 @dataclass(frozen=True)
 class TopK(Compressor):
     """Keep the ``k`` largest-magnitude coordinates (deterministic, biased); ties go to the lower
-    index (a NaN counts as the largest). Selected without allocating: when ``min(k, d - k) <= 16``,
+    index (a NaN counts as the largest). Selected without allocating: for ``k <= min(16, d - k)``,
     integer keys of the magnitudes (their bit patterns) and one branch-free, vectorised pass over
-    them per distinct magnitude among the ``min(k, d - k)`` extreme ones, ``O(d min(k, d - k))``
-    in all; else quickselect on the engine's index scratch, ``O(d)`` on average.
+    them per distinct magnitude among the ``k`` largest, ``O(k d)``; for ``d - k < k`` with
+    ``d - k <= 16`` one scan with a sorted buffer of the ``d - k`` to drop; else quickselect on the engine's index
+    scratch, ``O(d)`` on average.
 
     Contractive: ``||C(x) - x||^2 <= (1 - k/d) ||x||^2``.
     """
