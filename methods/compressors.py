@@ -403,7 +403,8 @@ def _keep_largest(v, m, keys, t, out):
     """``out = v`` on the ``m`` coordinates that rank first (largest key, ties to the lower index),
     0 elsewhere, for ``0 < m < d``; ``t`` is the largest key. One branch-free pass per distinct
     key among the ``m`` largest: each counts the keys equal to the level ``t`` and finds the next
-    level below it, until the levels reached hold ``m`` keys; then one pass writes ``out``."""
+    level below it, until the levels reached hold ``m`` keys; then one pass writes ``out`` and
+    sets ``keys`` (the engine's index scratch) back to ``0..d-1``."""
     d = v.shape[0]
     above = 0  # keys above the level t
     while True:
@@ -419,9 +420,10 @@ def _keep_largest(v, m, keys, t, out):
         above += c
         t = nt
     need = m - above  # of the c keys equal to t, the need with the lowest indices are kept
-    if need == c:
+    if need == c:  # the same pass resets keys to 0..d-1
         for j in range(d):
             out[j] = v[j] if keys[j] >= t else 0.0
+            keys[j] = j
     else:
         for j in range(d):
             x = keys[j]
@@ -430,6 +432,7 @@ def _keep_largest(v, m, keys, t, out):
                 need -= 1
             else:
                 out[j] = v[j] if x > t else 0.0
+            keys[j] = j
 
 
 @inline_kernel
@@ -488,15 +491,15 @@ def _topk(rng, v, p, agent, state, iwork, out):
         return
     if k <= 16 or d - k <= 16:
         if k <= d - k:
-            _keep_largest(v, k, iwork, _magnitude_keys(v, iwork), out)
+            _keep_largest(v, k, iwork, _magnitude_keys(v, iwork), out)  # resets iwork to 0..d-1
         else:  # drop the d - k that rank last
             for j in range(d):
                 out[j] = v[j]
             _select_by_insertion(v, d - k, False, iwork)
             for i in range(d - k):
                 out[iwork[i]] = 0.0
-        for j in range(d):
-            iwork[j] = j
+            for j in range(d):
+                iwork[j] = j
         return
     for j in range(d):
         out[j] = 0.0
