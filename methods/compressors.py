@@ -27,6 +27,10 @@ import numpy as np
 
 from typing import Callable, NamedTuple
 
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
+
 from . import _checks, rng as _rng
 from ._jit import each_row, inline_kernel, kernel
 from .component import (Component, Shape, State, check_state_size, check_user_kernels, init_block, shape_of,
@@ -363,6 +367,74 @@ def _ranks_before(v, a, b):
     return x > y or (x == y and a < b)
 
 
+@intrinsic
+def _f64_bits(typingctx, x):
+    """The 64 bits of a float64 as an int64 (a bit cast, no conversion)."""
+    if not isinstance(x, types.Float) or x.bitwidth != 64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+_ABS_MASK = 0x7FFFFFFFFFFFFFFF  # clears the sign bit; also above every magnitude key
+_INF_BITS = 0x7FF0000000000000  # the bits of inf; a NaN's magnitude bits are larger
+
+
+@inline_kernel
+def _magnitude_keys(v, keys):
+    """``keys[j]``: the bits of ``|v_j|`` as an int64 (a NaN as ``inf``), whose integer order is the
+    order of the magnitudes (non-negative floats order as their bit patterns); returns the
+    largest key. Integer keys make every later pass over them branch-free and vectorised (no
+    NaN semantics in the comparisons)."""
+    hi = -1
+    for j in range(v.shape[0]):
+        b = _f64_bits(v[j]) & _ABS_MASK
+        b = _INF_BITS if b > _INF_BITS else b
+        keys[j] = b
+        hi = b if b > hi else hi
+    return hi
+
+
+@inline_kernel
+def _keep_largest(v, m, keys, t, out):
+    """``out = v`` on the ``m`` coordinates that rank first (largest key, ties to the lower index),
+    0 elsewhere, for ``0 < m < d``; ``t`` is the largest key. One branch-free pass per distinct
+    key among the ``m`` largest: each counts the keys equal to the level ``t`` and finds the next
+    level below it, until the levels reached hold ``m`` keys; then one pass writes ``out`` and
+    sets ``keys`` (the engine's index scratch) back to ``0..d-1``."""
+    d = v.shape[0]
+    above = 0  # keys above the level t
+    while True:
+        c = 0
+        nt = -1
+        for j in range(d):
+            x = keys[j]
+            c += x == t
+            y = x if x < t else -1
+            nt = y if y > nt else nt
+        if above + c >= m:
+            break
+        above += c
+        t = nt
+    need = m - above  # of the c keys equal to t, the need with the lowest indices are kept
+    if need == c:  # the same pass resets keys to 0..d-1
+        for j in range(d):
+            out[j] = v[j] if keys[j] >= t else 0.0
+            keys[j] = j
+    else:
+        for j in range(d):
+            x = keys[j]
+            if x == t:
+                out[j] = v[j] if need > 0 else 0.0
+                need -= 1
+            else:
+                out[j] = v[j] if x > t else 0.0
+            keys[j] = j
+
+
 @inline_kernel
 def _magnitude(v, j):
     """``|v_j|``, a NaN as ``inf`` (so that a diverging path stays NaN)."""
@@ -407,8 +479,10 @@ def _select_by_insertion(v, m, best, iwork):
 def _topk(rng, v, p, agent, state, iwork, out):
     # the k coordinates that rank first (larger |v|, ties to the lower index, NaN largest), without
     # allocating. The order is strict, so the selected set does not depend on iwork's content on entry.
-    # Small min(k, d - k): one scan with a sorted buffer in iwork (then iwork is reset to 0..d-1, a
-    # permutation again); otherwise quickselect on the permutation iwork (deterministic pivots).
+    # Small k: integer magnitude keys in iwork and one branch-free pass per distinct key level; small
+    # d - k: one scan with a sorted buffer of the d - k to drop in iwork (measured faster there than
+    # the key levels); then iwork is reset to 0..d-1, a permutation again. Otherwise quickselect on
+    # the permutation iwork (deterministic pivots).
     d = v.shape[0]
     k = int(p[agent])
     if k >= d:
@@ -417,19 +491,15 @@ def _topk(rng, v, p, agent, state, iwork, out):
         return
     if k <= 16 or d - k <= 16:
         if k <= d - k:
-            for j in range(d):
-                out[j] = 0.0
-            _select_by_insertion(v, k, True, iwork)
-            for i in range(k):
-                out[iwork[i]] = v[iwork[i]]
+            _keep_largest(v, k, iwork, _magnitude_keys(v, iwork), out)  # resets iwork to 0..d-1
         else:  # drop the d - k that rank last
             for j in range(d):
                 out[j] = v[j]
             _select_by_insertion(v, d - k, False, iwork)
             for i in range(d - k):
                 out[iwork[i]] = 0.0
-        for j in range(d):
-            iwork[j] = j
+            for j in range(d):
+                iwork[j] = j
         return
     for j in range(d):
         out[j] = 0.0
@@ -462,9 +532,11 @@ def _topk(rng, v, p, agent, state, iwork, out):
 @dataclass(frozen=True)
 class TopK(Compressor):
     """Keep the ``k`` largest-magnitude coordinates (deterministic, biased); ties go to the lower
-    index (a NaN counts as the largest). Selected without allocating, in ``O(d)`` on average: one
-    scan with a sorted buffer when ``min(k, d - k) <= 16``, else quickselect on the engine's index
-    scratch.
+    index (a NaN counts as the largest). Selected without allocating: for ``k <= min(16, d - k)``,
+    integer keys of the magnitudes (their bit patterns) and one branch-free, vectorised pass over
+    them per distinct magnitude among the ``k`` largest, ``O(k d)``; for ``d - k < k`` with
+    ``d - k <= 16`` one scan with a sorted buffer of the ``d - k`` to drop; else quickselect on the engine's index
+    scratch, ``O(d)`` on average.
 
     Contractive: ``||C(x) - x||^2 <= (1 - k/d) ||x||^2``.
     """

@@ -801,7 +801,22 @@ def _per_agent_kernels(base):
             s += bcoord(xj, j, p[i * nb:(i + 1) * nb])
         return s / n
 
-    grad = _grad_from_coords(coord_grad)
+    @inline_kernel
+    def grad(x, p, out):
+        # coord_grad for every j, agents in the outer loop: out[j] accumulates the agents' terms in
+        # the same order as coord_grad's sum (bit for bit), with one slice of p per agent, not per
+        # agent and coordinate
+        n = int(p[p.shape[0] - 1])
+        nb = int(p[p.shape[0] - 2])
+        d = x.shape[0]
+        for j in range(d):
+            out[j] = 0.0
+        for i in range(n):
+            q = p[i * nb:(i + 1) * nb]
+            for j in range(d):
+                out[j] += bcoord(x[j], j, q)
+        for j in range(d):
+            out[j] = out[j] / n
 
     @kernel
     def hvp(x, v, p, out):
