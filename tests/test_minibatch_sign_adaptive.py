@@ -139,6 +139,7 @@ def _track(f, opt, nz, x0, steps, P, saves):
     return s2, allowance
 
 
+@pytest.mark.slow  # about 25 s on 2 cores (the SDE at dt = lr and lr/2, the twin and SignSGD: 2000 paths each)
 def test_sign_sde_tracks_signsgd_within_mc_and_stated_model_errors(whitened):
     """SignSGD, B = 64, lr = 0.01, 100 steps from x* + 0.25 on whitened least squares (H = I, where
     dropping the sign covariance's off-diagonals does not change E f). Two stated model errors:
