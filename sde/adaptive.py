@@ -164,6 +164,21 @@ def _rms_step(grad, coord_grad, malladi, decay):
     return _STEPS[key]
 
 
+def family_head(optimizer, kind: str):
+    """The parameter head ``[malladi, rho1, rho2, eps, weight_decay, noise scale]`` of the adaptive SDE
+    of ``kind`` for ``optimizer`` (RMSprop: ``beta1 = 0``, ``beta2 = alpha``) and its time per step ``h``:
+    ``classic`` (arXiv 2411.15958): ``rho_i = (1 - beta_i)/eta``, scale ``sqrt(eta)``, ``h = eta``;
+    ``malladi`` (arXiv 2205.10287): ``rho_i = (1 - beta_i)/eta^2``, ``eps eta``, scale ``eta``,
+    ``h = eta^2`` (no weight decay)."""
+    eta = optimizer.lr
+    b1, b2 = (optimizer.betas if isinstance(optimizer, O.Adam) else (0.0, optimizer.alpha))
+    if kind == "classic":
+        return [0.0, (1 - b1) / eta, (1 - b2) / eta, optimizer.eps, optimizer.weight_decay, math.sqrt(eta)], eta
+    if optimizer.weight_decay:
+        raise ValueError("optimizer: Malladi et al.'s SDEs have no weight decay")
+    return [1.0, (1 - b1) / eta**2, (1 - b2) / eta**2, optimizer.eps * eta, 0.0, eta], eta**2
+
+
 def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     """The ``SDEModel`` of RMSprop(W) or Adam(W) of kind ``kind`` (the family ``"adaptive"``).
 
@@ -203,17 +218,8 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     if not np.allclose(cov, np.diag(np.diag(cov))):
         raise ValueError("noise: adaptive SDE models need a diagonal covariance")
     sd = np.sqrt(np.diag(cov))
-    eta = optimizer.lr
     is_adam = isinstance(optimizer, O.Adam)
-    b1, b2 = (optimizer.betas if is_adam else (0.0, optimizer.alpha))
-    if kind == "classic":
-        head = [0.0, (1 - b1) / eta, (1 - b2) / eta, optimizer.eps, optimizer.weight_decay, math.sqrt(eta)]
-        h = eta
-    else:
-        if optimizer.weight_decay:
-            raise ValueError("optimizer: Malladi et al.'s SDEs have no weight decay")
-        head = [1.0, (1 - b1) / eta**2, (1 - b2) / eta**2, optimizer.eps * eta, 0.0, eta]
-        h = eta**2
+    head, h = family_head(optimizer, kind)
     noise_factor = head[5] * head[1] * sd if is_adam else head[5] * sd  # (sqrt(eta) rho1) sd_j, sqrt(eta) sd_j
     p = np.concatenate([head, sd, sd * sd, noise_factor])
     lk = landscape.kernels

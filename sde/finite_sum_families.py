@@ -48,7 +48,7 @@ from methods import compressors as C
 from methods import optimizers as O
 from methods._jit import inline_kernel, kernel
 
-from .adaptive import _bias, bias_table
+from .adaptive import _bias, bias_table, family_head
 from .base import SDEModel
 from .finite_sum import rows_and_scales
 from .special import erf
@@ -314,15 +314,7 @@ def build_adaptive(landscape, optimizer, noise, kind: str) -> SDEModel:
     head, R, txt = _pack_rows(landscape, noise, 1)
     eta = optimizer.lr
     is_adam = isinstance(optimizer, O.Adam)
-    b1, b2 = (optimizer.betas if is_adam else (0.0, optimizer.alpha))
-    if kind == "classic":
-        fam = [0.0, (1 - b1) / eta, (1 - b2) / eta, optimizer.eps, optimizer.weight_decay, math.sqrt(eta)]
-        h = eta
-    else:
-        if optimizer.weight_decay:
-            raise ValueError("optimizer: Malladi et al.'s SDEs have no weight decay")
-        fam = [1.0, (1 - b1) / eta**2, (1 - b2) / eta**2, optimizer.eps * eta, 0.0, eta]
-        h = eta**2
+    fam, h = family_head(optimizer, kind)
     p = np.concatenate([head, fam])
     d = landscape.d
     malladi, decay = kind == "malladi", fam[4] != 0.0

@@ -115,7 +115,7 @@ def test_bad_input_names_the_argument(diabetes):
 
 
 # ------------------------------------------------------------------ the minibatch oracle
-@pytest.mark.parametrize("problem", ["least_squares", "mlp"])
+@pytest.mark.parametrize("problem", ["least_squares", pytest.param("mlp", marks=pytest.mark.slow)])  # mlp: ~14 s cold
 def test_full_batch_without_replacement_is_gradient_descent_bit_for_bit(diabetes, problem):
     """B = n without replacement takes all samples in index order with the exact gradient's own
     arithmetic: the discrete engine's losses and gradient norms are bit-identical to noise=None
