@@ -14,8 +14,8 @@ the setting and the criterion are chosen here).
   clipped drift still points to 0 once ``||x^3|| > c`` dominates the clipped noise, and no path can
   explode.
 
-(a) SGD's divergent fraction against the step, per ``nu``, with Clopper-Pearson 95% bands.
-(b) The median and the 95% quantile of ``f(x_k)`` for Clip-SGD (all paths finite) and SGD (``+inf`` once
+Panels: (a) SGD's divergent fraction against the step, per ``nu``, with Clopper-Pearson 95% bands;
+(b) the median and the 95% quantile of ``f(x_k)`` for Clip-SGD (all paths finite) and SGD (``+inf`` once
 too many paths have diverged, drawn only while finite).
 """
 import numpy as np
