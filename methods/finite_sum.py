@@ -47,7 +47,7 @@ import numpy as np
 
 from . import _checks
 from ._jit import inline_kernel, kernel
-from .landscapes import Landscape, LandscapeKernels
+from .landscapes import Landscape, LandscapeKernels, hess_from_hvp
 
 HEAD = 4  # [n, K, reg, m]
 
@@ -239,7 +239,7 @@ def _sm_hess_add(x, i, p, out):
 # ------------------------------------------------------------------ generic assembly
 def _assemble(loss, grad_add, hvp_add, hess_add):
     """The landscape kernels and the per-sample kernels of ``f = (1/n) sum_i h_i + reg/2 ||x||^2``
-    (``hess_add=None``: no dense Hessian here, the caller provides its own)."""
+    (``hess_add=None``: the dense Hessian from ``d`` Hessian-vector products, ``landscapes.hess_from_hvp``)."""
 
     @kernel
     def value(x, p):
@@ -306,7 +306,7 @@ def _assemble(loss, grad_add, hvp_add, hess_add):
                 out[a, b] *= inv
             out[a, a] += p[2]
 
-    return LandscapeKernels(value, grad, hvp, hess if hess_add is not None else None), \
+    return LandscapeKernels(value, grad, hvp, hess if hess_add is not None else hess_from_hvp(hvp)), \
         SampleKernels(grad_add, sample_grad, batch_grad)
 
 

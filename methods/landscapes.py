@@ -50,6 +50,31 @@ class LandscapeKernels(NamedTuple):
     coord_grad: Callable | None = None  # separable landscapes only: d f / d x_j from x_j alone
 
 
+_HESS_FROM_HVP: dict = {}
+
+
+def hess_from_hvp(hvp):
+    """A dense ``hess(x, p, out)`` from a compiled ``hvp(x, v, p, out)``: column ``j`` of ``H(x)`` is
+    ``hvp(x, e_j)`` (``d`` products; for small ``d`` and tests). One compiled kernel per ``hvp``."""
+    if hvp in _HESS_FROM_HVP:
+        return _HESS_FROM_HVP[hvp]
+
+    @kernel
+    def hess(x, p, out):
+        d = x.shape[0]
+        e = np.zeros(d)
+        col = np.empty(d)
+        for j in range(d):
+            e[j] = 1.0
+            hvp(x, e, p, col)
+            e[j] = 0.0
+            for i in range(d):
+                out[i, j] = col[i]
+
+    _HESS_FROM_HVP[hvp] = hess
+    return hess
+
+
 def _grad_from_coords(coord_grad):
     """The vector gradient of a separable landscape: ``out[j] = coord_grad(x[j], j, p)``."""
 
@@ -708,18 +733,7 @@ def _adapt_custom(value, grad, hess, hvp, coord_grad=None):
                 out[j] = (gp[j] - gm[j]) / (2.0 * h)
 
     if hess is None:
-
-        @kernel
-        def k_hess(x, p, out):
-            d = x.shape[0]
-            e = np.zeros(d)
-            col = np.empty(d)
-            for j in range(d):
-                e[j] = 1.0
-                k_hvp(x, e, p, col)
-                e[j] = 0.0
-                for i in range(d):
-                    out[i, j] = col[i]
+        k_hess = hess_from_hvp(k_hvp)
 
     k_coord_grad = None
     if coord_grad is not None:

@@ -58,7 +58,6 @@ from . import _checks
 from ._jit import inline_kernel, kernel
 from ._numba_compat import stack_array
 from .finite_sum import HEAD, FiniteSum, _assemble, _Classifier
-from .landscapes import LandscapeKernels
 
 ACTIVATIONS = {"tanh": 0, "relu": 1}
 MAX_UNITS = 2048  # sum(hidden) + K: the stack scratch is 4 * this many doubles at most (64 KiB)
@@ -332,22 +331,7 @@ def _kernels_for(size: int):
         _forward_r(x, v, i, p, buf)
         _backward_r(x, v, i, p, buf, out)
 
-    lk, sk = _assemble(loss, grad_add, hvp_add, None)
-    full_hvp = lk.hvp
-
-    @kernel
-    def hess(x, p, out):
-        d = x.shape[0]
-        e = np.zeros(d)
-        col = np.empty(d)
-        for j in range(d):
-            e[j] = 1.0
-            full_hvp(x, e, p, col)
-            e[j] = 0.0
-            for a in range(d):
-                out[a, j] = col[a]
-
-    _KERNELS[size] = (LandscapeKernels(lk.value, lk.grad, lk.hvp, hess), sk)
+    _KERNELS[size] = _assemble(loss, grad_add, hvp_add, None)  # hess from d HVPs
     return _KERNELS[size]
 
 
