@@ -28,8 +28,8 @@ import numpy as np
 
 from . import _checks
 from ._jit import inline_kernel, kernel
-from .component import Shape, State
-from .compressors import Compressor, CompressorKernels, _AroundInner, resolve
+from .component import State
+from .compressors import Compressor, CompressorKernels, _AroundInner
 
 _KERNELS: dict = {}
 
@@ -93,10 +93,7 @@ class AgentMomentum(_AroundInner, Compressor):
     unbiased = False  # the momentum direction is not an unbiased estimate of the current gradient
 
     def __post_init__(self):
-        inner = resolve(self.inner)
-        if inner.state(Shape(1)).size:
-            raise ValueError("inner: agent momentum around a stateful compressor is not supported")
-        object.__setattr__(self, "inner", inner)
+        self._set_inner("agent momentum")
         object.__setattr__(self, "momentum", _checks.in_interval("momentum", self.momentum, 0.0, 1.0))
         object.__setattr__(self, "dampening",
                            _checks.in_interval("dampening", self.dampening, 0.0, 1.0, closed_hi=True))

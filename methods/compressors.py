@@ -607,6 +607,13 @@ class _AroundInner:
         """The inner compressor's per-agent parameter."""
         return self.inner.values(agents)
 
+    def _set_inner(self, what):
+        """Resolve ``inner`` (a name or a compressor); a stateful one is refused (its state would clash)."""
+        inner = resolve(self.inner)
+        if inner.state(Shape(1)).size:
+            raise ValueError(f"inner: {what} around a stateful compressor is not supported")
+        object.__setattr__(self, "inner", inner)
+
 
 @dataclass(frozen=True)
 class ErrorFeedback(_AroundInner, Compressor):
@@ -623,10 +630,7 @@ class ErrorFeedback(_AroundInner, Compressor):
     unbiased = False
 
     def __post_init__(self):
-        inner = resolve(self.inner)
-        if inner.state(Shape(1)).size:
-            raise ValueError("inner: error feedback around a stateful compressor is not supported")
-        object.__setattr__(self, "inner", inner)
+        self._set_inner("error feedback")
 
     @property
     def kernels(self):
@@ -752,10 +756,7 @@ class EF21(_AroundInner, Compressor):
     unbiased = False
 
     def __post_init__(self):
-        inner = resolve(self.inner)
-        if inner.state(Shape(1)).size:
-            raise ValueError("inner: EF21 around a stateful compressor is not supported")
-        object.__setattr__(self, "inner", inner)
+        self._set_inner("EF21")
         object.__setattr__(self, "beta", _checks.in_interval("beta", self.beta, 0.0, 1.0, closed_lo=False,
                                                              closed_hi=True))
         object.__setattr__(self, "dp_sigma", _checks.positive("dp_sigma", self.dp_sigma, allow_zero=True))
