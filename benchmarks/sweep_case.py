@@ -5,8 +5,8 @@ and on a dask.distributed ``LocalCluster`` of processes, with 1 and 2 workers, i
 Rows (all timed in interleaved rounds after a warm-up sweep that compiles or loads the kernel in
 every worker): ``threads-1``, ``threads-2`` (``workers=1, 2``), ``dask-1proc``, ``dask-2proc``
 (``LocalCluster(n_workers=1|2, threads_per_worker=1, processes=True)``, created with dask's
-worker profiler off, ``QUIET_WORKERS``), and ``dask-1proc-profiler``, ``dask-2proc-profiler``
-(the same clusters with dask's defaults, profiler on: what it costs). Reported: the median
+worker profiler off and its background work quieted, ``methods.sweep.DASK_COMPUTE_CONFIG``), and
+``dask-1proc-profiler``, ``dask-2proc-profiler`` (the same clusters with dask's defaults: what they cost). Reported: the median
 and the range of the rounds' wall times; ``x engine`` is the median against ``threads-1``.
 Targets: ``dask-1proc / dask-2proc >= 1.7`` and ``dask-2proc / threads-2 - 1 < 5%``. Beside the
 wall times, the CPU seconds of this process (the client, and a LocalCluster's scheduler) plus
@@ -20,13 +20,14 @@ import time
 
 import numpy as np
 
+from methods.sweep import DASK_COMPUTE_CONFIG
+
 POINTS = 16
 
-# dask's statistical profiler samples every worker thread's stack every 10 ms (the dashboard's
-# profile page); on compute-bound points that is CPU taken from the compute on a machine whose
-# cores are all busy. The clusters here run without it (``distributed.worker.profile.enabled``),
-# as docs/sweeps recommends for compute-bound sweeps; the rows record the setting.
-QUIET_WORKERS = {"distributed.worker.profile.enabled": False}
+# The quiet clusters run under ``methods.sweep.DASK_COMPUTE_CONFIG`` (dask's worker profiler off,
+# slower event-loop ticks and monitors: the background work that takes CPU from compute-bound
+# points when every core is busy); the "-profiler" rows run with dask's defaults.
+QUIET_WORKERS = DASK_COMPUTE_CONFIG
 
 
 def _point(p, seed, *, steps, paths, d):

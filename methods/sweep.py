@@ -37,6 +37,8 @@ attributes: the root ``seed``, ``mode``, the ``grid`` and configuration (JSON), 
 the points to a dask cluster; ``fn`` must then be picklable by cloudpickle (a lambda or
 closure is), and each worker process compiles a kernel once, or loads it from the on-disk
 kernel cache (``methods._cache``, keyed by the sources) that processes on one machine share.
+For compute-bound points create the cluster with ``threads_per_worker=1`` under
+``dask.config.set(DASK_COMPUTE_CONFIG)``, which quiets dask's background work.
 
 **Nothing lost.** With ``cache`` (default: ``$SDE_WORKBENCH_CACHE/sde-workbench/sweeps`` or
 ``.cache/sde-workbench/sweeps``; ``False`` switches it off) each point's statistics are
@@ -75,6 +77,22 @@ _PKGS = ("methods", "sde", "theory")
 _RESERVED = {"time", "member", "quantile", "quantiles", "point", "mean", "stderr", "median", "diverged", "paths", "stationary",
              "stationary_stderr", "point_seed", "t", "step"}
 _SEED_MASK = (1 << 63) - 1
+
+#: dask settings for compute-bound sweeps on a few cores, to be set (``dask.config.set``) before
+#: a ``LocalCluster`` or ``dask worker`` starts. dask's defaults keep background work running in
+#: every scheduler, nanny and worker process: each event loop's 20 ms tick (a check for blocked
+#: loops), the 0.5 s system monitor, the 0.1 s memory monitors and the worker's 10 ms statistical
+#: profiler (the dashboard's profile page). Idle, a ``LocalCluster`` of 2 worker processes used
+#: 0.08-0.10 of a core with only the profiler off, and 0.014-0.02 with all of these (15 s
+#: measurements on the 2-core development machine): CPU that compute-bound points lose when every
+#: core is busy. The memory limits stay on (checked every second instead of every 0.1 s).
+DASK_COMPUTE_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.nanny.memory.monitor-interval": "1s",
+}
 
 
 # ---------------------------------------------------------------------------- provenance

@@ -34,9 +34,14 @@ def slow_point(p, seed):
 
 @pytest.fixture(scope="module")
 def client():
+    """Two worker processes under ``DASK_COMPUTE_CONFIG`` (the settings the docs recommend for
+    compute-bound sweeps; the fault test runs with them)."""
+    import dask
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+    from methods.sweep import DASK_COMPUTE_CONFIG
+
+    with dask.config.set(DASK_COMPUTE_CONFIG), LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
             Client(cluster) as c:
         yield c
 
@@ -85,6 +90,30 @@ def test_a_killed_worker_loses_no_point(client, reference, tmp_path):
     assert len(list(tmp_path.rglob("point-*.npz"))) == 8
     # a rerun reads every point from the cache
     xr.testing.assert_identical(sweep(slow_point, GRID, seed=0, cache=tmp_path, client=client), undisturbed)
+
+
+def test_compute_config_names_settings_dask_knows():
+    """Every key of ``DASK_COMPUTE_CONFIG`` is one of dask's own settings (a renamed key in a newer
+    dask would otherwise be ignored without a word), and it reaches the worker processes."""
+    import dask
+
+    from methods.sweep import DASK_COMPUTE_CONFIG
+
+    for key in DASK_COMPUTE_CONFIG:
+        dask.config.get(key)  # KeyError for a setting dask does not have
+    assert DASK_COMPUTE_CONFIG["distributed.worker.profile.enabled"] is False
+
+
+def test_the_workers_run_under_the_compute_config(client):
+    from methods.sweep import DASK_COMPUTE_CONFIG
+
+    def read():
+        import dask
+
+        return {k: dask.config.get(k) for k in DASK_COMPUTE_CONFIG}
+
+    for got in client.run(read).values():
+        assert got == DASK_COMPUTE_CONFIG
 
 
 def test_client_must_be_a_client_or_an_address():
