@@ -23,9 +23,10 @@ figures-quick: $(STAMP)
 verify: $(STAMP)
 	$(VENV)/bin/sde-workbench verify --report figures/gallery/claims.md --json figures/gallery/claims.json
 
-# the test suite, then the docs (a broken page fails CI: .ci/run runs `make test`)
+# the test suite on every core (pytest-xdist; a test file stays on one worker, so its compiled
+# kernels are reused), then the docs (a broken page fails CI: .ci/run runs `make test`)
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 	$(MAKE) docs
 
 # the docs site into docs/_build/html, warnings as errors; notebooks executed in their quick mode
@@ -33,7 +34,7 @@ docs: $(STAMP)
 	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -q -m slow
+	$(PY) -m pytest -q -m slow -n auto --dist loadfile
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
