@@ -28,6 +28,16 @@ def digest(run) -> str:
     return h.hexdigest()[:12]
 
 
+def _small_data():
+    """Fixed small data for the finite-sum rows: a least-squares problem (12 x 4), a 3-class MLP
+    problem (15 x 3, one hidden layer of 4) and 4 heterogeneous agents' quadratics (d = 4)."""
+    rng = np.random.default_rng(11)
+    ls = L.LeastSquares(rng.normal(size=(12, 4)), rng.normal(size=12))
+    mlp = L.MLP(rng.normal(size=(15, 3)), np.arange(15) % 3, hidden=(4,))
+    het = L.PerAgent.quadratics(rng.uniform(0.5, 3.0, (4, 4)), rng.normal(size=(4, 4)))
+    return ls, mlp, het
+
+
 def discrete_cases():
     q = L.DiagonalQuadratic([1.0, 2.0, 4.0, 0.5])
     g = N.Gaussian(0.5)
@@ -60,6 +70,17 @@ def discrete_cases():
     yield "adam-l2", q, O.Adam(lr=0.01, weight_decay=0.1), g, {}
     yield "logreg", L.LogisticRegression(d=3), O.SGD(lr=0.1), g, {}
     yield "diverges", q, O.SGD(lr=0.6), g, {"blowup": 1e6}
+    # momentum, error feedback around top-k (k > 1), federated and finite-sum rows (added in stop 23)
+    yield "sgdm-nesterov-wd", q, O.SGDM(lr=0.02, momentum=0.9, nesterov=True, weight_decay=0.01), g, {}
+    yield "heavyball", q, O.HeavyBall(lr=0.02, beta=0.8), g, {}
+    yield "dcsgd-agentmom-topk2", q, O.DCSGD(lr=0.02, agents=3, compressor=C.AgentMomentum(C.TopK(k=2), momentum=0.5)), \
+        g, {}
+    yield "dcsgd-ef-topk2", q, O.DCSGD(lr=0.02, agents=3, compressor=C.ErrorFeedback(C.TopK(k=2))), g, {}
+    ls, mlp, het = _small_data()
+    yield "localsgd-m-of-n", het, O.LocalSGD(lr=0.02, local_steps=3, agents=4, clients_per_round=2, lr_server=0.8), g, {}
+    yield "localsgd-bernoulli", het, O.LocalSGD(lr=0.02, local_steps=2, agents=4, participation=0.5), g, {}
+    yield "ls-minibatch-reshuffle", ls, O.SGD(lr=0.05), N.Minibatch(ls, batch=4, reshuffle=True), {}
+    yield "mlp-minibatch-repl", mlp, O.SGD(lr=0.05), N.Minibatch(mlp, batch=3, replacement=True), {}
 
 
 def sde_cases():
@@ -86,6 +107,11 @@ def sde_cases():
         wd = 0.1 if kind == "classic" else 0.0  # Malladi's SDEs have no weight decay
         yield f"sde-rmspropw-{kind}", sde.model(O.RMSpropW(lr=0.01, alpha=0.9, weight_decay=wd), q, g, kind=kind), {}
     yield "sde-adamw-refine", sde.model(O.AdamW(lr=0.01, weight_decay=0.1), q, g), {"refine": 2}
+    yield "sde-sgdm", sde.model(O.SGDM(lr=0.02, momentum=0.9), q, g), {}
+    yield "sde-coordclipped-student", sde.model(O.CoordinateClippedSGD(lr=0.02, clip=0.5), q,
+                                                N.StudentT(nu=2.5, sigma=0.5)), {}
+    ls, _, _ = _small_data()
+    yield "sde-ls-minibatch", sde.model(O.SGD(lr=0.05), ls, N.Minibatch(ls, batch=4, sde_rows=8)), {}
 
 
 def main(argv=None) -> int:
