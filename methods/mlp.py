@@ -57,6 +57,7 @@ import numpy as np
 from . import _checks
 from ._jit import inline_kernel, kernel
 from ._numba_compat import stack_array
+from .elementary import tanh
 from .finite_sum import HEAD, FiniteSum, _assemble, _Classifier
 
 ACTIVATIONS = {"tanh": 0, "relu": 1}
@@ -68,7 +69,7 @@ MAX_UNITS = 2048  # sum(hidden) + K: the stack scratch is 4 * this many doubles 
 @inline_kernel
 def _act(u, kind):
     if kind == 0:
-        return math.tanh(u)
+        return tanh(u)  # methods.elementary: branch-free, so the layer's loop of them vectorises
     return u if u > 0.0 else 0.0
 
 
@@ -234,13 +235,19 @@ def _backward(x, i, w, p, buf, out):
             for j in range(nout):
                 orow[j] += c * dl[j]
         if l > 0:
+            # dp_k = sigma'(a_k) sum_j W[k, j] dl_j: the nin sums side by side, each added in the order
+            # j = 0, 1, ... from 0.0 as one sum at a time would be (the same bits), so that they are not
+            # one chain of dependent additions after another
             dp = buf[D + aoff - nin:D + aoff]
             for k in range(nin):
-                wr = x[woff + k * nout:woff + (k + 1) * nout]
-                t = 0.0
-                for j in range(nout):
-                    t += wr[j] * dl[j]
-                dp[k] = t * _dact(a_in[k], kind)
+                dp[k] = 0.0
+            for j in range(nout):
+                c = dl[j]
+                wc = x[woff + j:woff + nin * nout:nout]
+                for k in range(nin):
+                    dp[k] += wc[k] * c
+            for k in range(nin):
+                dp[k] = dp[k] * _dact(a_in[k], kind)
 
 
 @inline_kernel

@@ -34,11 +34,11 @@ from __future__ import annotations
 import ctypes
 import math
 
-from numba.core import types
-from numba.extending import get_cython_function_address, intrinsic
+from numba.extending import get_cython_function_address
 from scipy import stats
 
 from methods._jit import inline_kernel, kernel
+from methods.elementary import fma
 
 
 def _load_stdtr():
@@ -75,18 +75,6 @@ _D0, _D1, _D2, _D3, _D4, _D5, _D6, _D7 = (
 _E = [1.0 / math.factorial(k) for k in range(16)]
 (_E0, _E1, _E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12, _E13, _E14, _E15) = _E
 ERF_MAX_REL_ERROR = 2e-14  # the bound stated in the module docstring and asserted by the tests
-
-
-@intrinsic
-def fma(typingctx, a, b, c):
-    """``a b + c`` rounded once (LLVM's ``llvm.fma.f64``: one instruction where the CPU has FMA,
-    and vectorised with the loop around it; numba does not contract ``a * b + c`` itself)."""
-    sig = types.float64(types.float64, types.float64, types.float64)
-
-    def codegen(context, builder, signature, args):
-        return builder.fma(*args)
-
-    return sig, codegen
 
 
 @inline_kernel
