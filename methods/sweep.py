@@ -81,17 +81,17 @@ _SEED_MASK = (1 << 63) - 1
 #: dask settings for compute-bound sweeps on a few cores, to be set (``dask.config.set``) before
 #: a ``LocalCluster`` or ``dask worker`` starts. dask's defaults keep background work running in
 #: every scheduler, nanny and worker process: each event loop's 20 ms tick (a check for blocked
-#: loops), the 0.5 s system monitor, the 0.1 s memory monitors and the worker's 10 ms statistical
-#: profiler (the dashboard's profile page). Idle, a ``LocalCluster`` of 2 worker processes used
-#: 0.08-0.10 of a core with only the profiler off, and 0.014-0.02 with all of these (15 s
-#: measurements on the 2-core development machine): CPU that compute-bound points lose when every
-#: core is busy. The memory limits stay on (checked every second instead of every 0.1 s).
+#: loops), the 0.5 s system monitor, the 0.1 s memory monitor (worker and nanny) and the
+#: worker's 10 ms statistical profiler (the dashboard's profile page). Idle, a ``LocalCluster``
+#: of 2 worker processes used 0.08-0.10 of a core with only the profiler off, and 0.014-0.02
+#: with all of these (15 s measurements on the 2-core development machine): CPU that
+#: compute-bound points lose when every core is busy. The memory limits stay on (checked every
+#: second instead of every 0.1 s).
 DASK_COMPUTE_CONFIG = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "5s",
-    "distributed.worker.memory.monitor-interval": "1s",
-    "distributed.nanny.memory.monitor-interval": "1s",
+    "distributed.worker.memory.monitor-interval": "1s",  # read by the nanny's monitor too
 }
 
 

@@ -18,8 +18,8 @@ def assert_mc_close(measured, expected, se, z=Z, what=""):
 def elementwise_against(fn, x, ref):
     """Apply the scalar numba function ``fn`` to every element of ``x`` in a compiled loop (as the
     engines' kernels do: ``error_model='numpy'``, where a loop of branch-free functions vectorises)
-    and return ``(out, rel)``: the values and their relative errors against ``ref`` (NaN where ``ref``
-    is NaN); the signs must match ``ref``'s (odd functions keep -0)."""
+    and return ``(out, rel)``: the values and their relative errors against ``ref`` (``x`` holds no NaN;
+    NaN in, NaN out is checked separately); the signs must match ``ref``'s (odd functions keep -0)."""
     from numba import njit
 
     @njit(error_model="numpy")

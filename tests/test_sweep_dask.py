@@ -99,8 +99,9 @@ def test_compute_config_names_settings_dask_knows():
 
     from methods.sweep import DASK_COMPUTE_CONFIG
 
+    defaults = dask.config.merge(*dask.config.defaults)  # dask's own settings, whatever is set now
     for key in DASK_COMPUTE_CONFIG:
-        dask.config.get(key)  # KeyError for a setting dask does not have
+        dask.config.get(key, config=defaults)  # KeyError for a setting dask does not have
     assert DASK_COMPUTE_CONFIG["distributed.worker.profile.enabled"] is False
 
 
