@@ -24,11 +24,6 @@ from methods.sweep import DASK_COMPUTE_CONFIG
 
 POINTS = 16
 
-# The quiet clusters run under ``methods.sweep.DASK_COMPUTE_CONFIG`` (dask's worker profiler off,
-# slower event-loop ticks and monitors: the background work that takes CPU from compute-bound
-# points when every core is busy); the "-profiler" rows run with dask's defaults.
-QUIET_WORKERS = DASK_COMPUTE_CONFIG
-
 
 def _point(p, seed, *, steps, paths, d):
     from methods import landscapes as L, noise as N, optimizers as O, simulate
@@ -71,7 +66,7 @@ def case_sweep(a):
     clusters = {}
     for n in (1, 2):
         for quiet in (True, False):
-            with dask.config.set(QUIET_WORKERS if quiet else {}):
+            with dask.config.set(DASK_COMPUTE_CONFIG if quiet else {}):  # the "-profiler" rows: dask's defaults
                 clusters[f"dask-{n}proc" + ("" if quiet else "-profiler")] = LocalCluster(
                     n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
     clients = {k: Client(c) for k, c in clusters.items()}

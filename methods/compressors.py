@@ -443,36 +443,33 @@ def _magnitude(v, j):
 
 
 @inline_kernel
-def _select_by_insertion(v, m, best, iwork):
-    """``iwork[:m]``: the ``m`` coordinates that rank first (``best``) or last (not ``best``), in one
-    scan with a sorted buffer of ``m``: ``O(d)`` predictable comparisons plus ``O(m log(d/m))``
-    insertions on average. ``iwork`` is a scratch here (the caller restores the permutation).
-    Ranking last is ranking first for ``-|v|`` with ties to the higher index."""
+def _select_smallest(v, m, iwork):
+    """``iwork[:m]``: the ``m`` coordinates that rank last (smallest ``|v|``, ties to the higher index,
+    a NaN as the largest), in one scan with a sorted buffer of ``m``: ``O(d)`` predictable
+    comparisons plus ``O(m log(d/m))`` insertions on average. ``iwork`` is a scratch here (the
+    caller restores the permutation)."""
     d = v.shape[0]
-    sg = 1.0 if best else -1.0
     n = 0
-    last = 0.0  # the signed key of iwork[m - 1] once the buffer is full
+    last = 0.0  # |v| of iwork[m - 1], the largest kept, once the buffer is full
     for j in range(d):
-        x = sg * _magnitude(v, j)
+        x = _magnitude(v, j)
         if n == m:
-            # j is later than every index in the buffer: a tie never displaces when ranking first,
-            # always when ranking last
-            if x < last or (best and x == last):
+            # j is later than every index in the buffer: a tie displaces (ties rank last at the higher index)
+            if x > last:
                 continue
             pos = m - 1
         else:
             pos = n
             n += 1
         while pos > 0:
-            y = sg * _magnitude(v, iwork[pos - 1])
-            if x > y or (not best and x == y):
+            if x <= _magnitude(v, iwork[pos - 1]):
                 iwork[pos] = iwork[pos - 1]
                 pos -= 1
             else:
                 break
         iwork[pos] = j
         if n == m:
-            last = sg * _magnitude(v, iwork[m - 1])
+            last = _magnitude(v, iwork[m - 1])
 
 
 @kernel
@@ -495,7 +492,7 @@ def _topk(rng, v, p, agent, state, iwork, out):
         else:  # drop the d - k that rank last
             for j in range(d):
                 out[j] = v[j]
-            _select_by_insertion(v, d - k, False, iwork)
+            _select_smallest(v, d - k, iwork)
             for i in range(d - k):
                 out[iwork[i]] = 0.0
             for j in range(d):

@@ -312,7 +312,6 @@ def build_adaptive(landscape, optimizer, noise, kind: str) -> SDEModel:
     if optimizer.weight_decay and not optimizer.decoupled:
         raise ValueError("optimizer: coupled (L2) weight decay has no SDE model here; use AdamW / RMSpropW")
     head, R, txt = _pack_rows(landscape, noise, 1)
-    eta = optimizer.lr
     is_adam = isinstance(optimizer, O.Adam)
     fam, h = family_head(optimizer, kind)
     p = np.concatenate([head, fam])
