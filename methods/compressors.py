@@ -384,28 +384,33 @@ _INF_BITS = 0x7FF0000000000000  # the bits of inf; a NaN's magnitude bits are la
 
 
 @inline_kernel
+def _magnitude_key(x):
+    """The bits of ``|x|`` as an int64 (a NaN as ``inf``), whose integer order is the order of the
+    magnitudes (non-negative floats order as their bit patterns)."""
+    b = _f64_bits(x) & _ABS_MASK
+    return _INF_BITS if b > _INF_BITS else b
+
+
+@inline_kernel
 def _magnitude_keys(v, keys):
-    """``keys[j]``: the bits of ``|v_j|`` as an int64 (a NaN as ``inf``), whose integer order is the
-    order of the magnitudes (non-negative floats order as their bit patterns); returns the
-    largest key. Integer keys make every later pass over them branch-free and vectorised (no
-    NaN semantics in the comparisons)."""
+    """``keys[j] = _magnitude_key(v_j)``; returns the largest key. Integer keys make every later
+    pass over them branch-free and vectorised (no NaN semantics in the comparisons)."""
     hi = -1
     for j in range(v.shape[0]):
-        b = _f64_bits(v[j]) & _ABS_MASK
-        b = _INF_BITS if b > _INF_BITS else b
+        b = _magnitude_key(v[j])
         keys[j] = b
         hi = b if b > hi else hi
     return hi
 
 
 @inline_kernel
-def _keep_largest(v, m, keys, t, out):
-    """``out = v`` on the ``m`` coordinates that rank first (largest key, ties to the lower index),
-    0 elsewhere, for ``0 < m < d``; ``t`` is the largest key. One branch-free pass per distinct
-    key among the ``m`` largest: each counts the keys equal to the level ``t`` and finds the next
-    level below it, until the levels reached hold ``m`` keys; then one pass writes ``out`` and
-    sets ``keys`` (the engine's index scratch) back to ``0..d-1``."""
-    d = v.shape[0]
+def _key_level(keys, m, t):
+    """The key level of the ``m``-th ranked coordinate (largest key first), ``0 < m < d``, from the
+    largest key ``t``: one branch-free pass per distinct key among the ``m`` largest, each counting
+    the keys equal to the level and finding the next level below, until the levels reached hold
+    ``m`` keys. Returns ``(t, need, c)``: the level, how many of the ``c`` keys equal to it are kept
+    (those with the lowest indices: ties to the lower index); every key above ``t`` is kept."""
+    d = keys.shape[0]
     above = 0  # keys above the level t
     while True:
         c = 0
@@ -419,7 +424,16 @@ def _keep_largest(v, m, keys, t, out):
             break
         above += c
         t = nt
-    need = m - above  # of the c keys equal to t, the need with the lowest indices are kept
+    return t, m - above, c
+
+
+@inline_kernel
+def _keep_largest(v, m, keys, t, out):
+    """``out = v`` on the ``m`` coordinates that rank first (largest key, ties to the lower index),
+    0 elsewhere, for ``0 < m < d``; ``t`` is the largest key (``_key_level``); then one pass
+    writes ``out`` and sets ``keys`` (the engine's index scratch) back to ``0..d-1``."""
+    d = v.shape[0]
+    t, need, c = _key_level(keys, m, t)
     if need == c:  # the same pass resets keys to 0..d-1
         for j in range(d):
             out[j] = v[j] if keys[j] >= t else 0.0
@@ -679,11 +693,49 @@ class Clip(Compressor):
 _EF21_KERNELS: dict = {}
 
 
+@inline_kernel
+def _ef21_topk_update(v, k, g, w, keys, out):
+    """EF21 around top-k in three kinds of pass, for ``0 < k <= min(16, d - k)``: ``w = v - g``
+    with the magnitude keys of ``w`` in the same pass, the key levels (``_key_level``), then
+    ``g += topk(w)``, ``out = g`` and ``keys`` reset to ``0..d-1`` in one pass. The same numbers
+    as the composition (``_topk`` into ``out``, then ``g += out``, ``out = g``): each ``g_j`` gets
+    the same addend, ``w_j`` or ``0.0``, and the same selection (ties to the lower index, NaN as
+    the largest)."""
+    d = v.shape[0]
+    hi = -1
+    for j in range(d):
+        x = v[j] - g[j]
+        w[j] = x
+        b = _magnitude_key(x)
+        keys[j] = b
+        hi = b if b > hi else hi
+    t, need, c = _key_level(keys, k, hi)
+    if need == c:
+        for j in range(d):
+            g[j] += w[j] if keys[j] >= t else 0.0
+            out[j] = g[j]
+            keys[j] = j
+    else:
+        for j in range(d):
+            x = keys[j]
+            if x == t:
+                s = w[j] if need > 0 else 0.0
+                need -= 1
+            else:
+                s = w[j] if x > t else 0.0
+            g[j] += s
+            out[j] = g[j]
+            keys[j] = j
+
+
 def _ef21_kernels(inner):
-    """``compress`` and ``init`` of EF21 around ``inner``'s kernels (one pair per inner)."""
+    """``compress`` and ``init`` of EF21 around ``inner``'s kernels (one pair per inner). Around
+    ``TopK`` with small ``k`` (and neither momentum nor DP noise) the memory update is fused into
+    the selection (``_ef21_topk_update``; the same numbers)."""
     if inner in _EF21_KERNELS:
         return _EF21_KERNELS[inner]
     compress_inner, init_inner = inner
+    fuse_topk = compress_inner is _topk
 
     @kernel
     def compress(rng, v, p, agent, state, iwork, out):
@@ -694,6 +746,11 @@ def _ef21_kernels(inner):
         sig = p[n + 1]
         g = state[:d]
         w = state[d:2 * d]
+        if fuse_topk and beta == 1.0 and sig == 0.0:
+            k = int(p[agent])
+            if 0 < k and k <= 16 and k <= d - k:
+                _ef21_topk_update(v, k, g, w, iwork, out)
+                return
         if beta != 1.0:
             m = state[2 * d:3 * d]
             for j in range(d):

@@ -256,3 +256,36 @@ def test_per_agent_clipping_without_memory():
     assert _rel(xs, np.array(ref)) <= 1e-12
     run = _engine_run(opt, 60)
     np.testing.assert_array_equal(run.iterates[:, 1, :], xs)
+
+
+def test_ef21_topk_fused_update_equals_the_composition_bit_for_bit():
+    """EF21 around top-k fuses the memory update into the selection for small k (``compressors.
+    _ef21_topk_update``): against the composition, ``w = v - g``, top-k of ``w`` by ``TopK``'s own
+    kernel, ``g + topk(w)``, on random states with ties, signed zeros, infinities and NaN, every k
+    (fused or not): the memory and the message agree bit for bit and the index scratch stays a
+    permutation."""
+    from methods import rng as R
+
+    gen = np.random.default_rng(1)
+    topk = C.TopK(1).kernels.compress
+    ef21 = C.EF21(C.TopK(1)).kernels.compress
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan])
+    for trial in range(3000):
+        d = int(gen.integers(1, 48))
+        v, g = (gen.integers(-4, 5, size=d) * 0.5 for _ in range(2))
+        if trial % 3 == 0:  # sprinkle signed zeros, infinities and NaN into v and g
+            for a in (v, g):
+                hit = gen.random(d) < 0.15
+                a[hit] = gen.choice(specials, size=int(hit.sum()))
+        k = int(gen.integers(0, d + 1))
+        with np.errstate(invalid="ignore"):  # inf - inf
+            w = v - g
+        t = np.empty(d)
+        topk(R.from_user(0), w, np.array([float(k)]), 0, np.zeros(0), np.arange(d), t)
+        want_g = g + t
+        state = np.concatenate([g, np.zeros(d)])
+        out, iwork = np.empty(d), gen.permutation(d).astype(np.int64)
+        ef21(R.from_user(0), v, np.array([float(k), 1.0, 0.0]), 0, state, iwork, out)
+        assert np.array_equal(state[:d].view(np.int64), want_g.view(np.int64)), (d, k, v, g)
+        assert np.array_equal(out.view(np.int64), want_g.view(np.int64))
+        assert sorted(iwork) == list(range(d))
