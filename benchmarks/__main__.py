@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import time
 
@@ -39,7 +40,8 @@ import numpy as np
 
 from methods import compressors as C, landscapes as L, noise as N, optimizers as O, simulate
 from methods import rng as _rng
-from methods._jit import kernel
+from methods._jit import inline_kernel, kernel, kernel_without_nrt
+from methods.noise import _cms
 from methods.parallel import default_threads, run_chunks
 
 from .sweep_case import case_sweep
@@ -429,11 +431,74 @@ def case_sign_sde(a):
     return _table("sign-sde-erf", rows, paths, steps, d, a.repeat)
 
 
-@kernel
-def _t_floor(rng, n, nu, d):
-    z = np.empty(d)
-    for _ in range(n):
-        _rng.fill_student_t(rng, nu, z)
+def _draw_loop(draw):
+    """``loop(rng, n, a, z)``: ``n`` fills of ``z`` by ``draw(st, a) -> (x, st)`` with the state in
+    registers, compiled without reference counting as the engines' kernels are (an array handed
+    to an inlined loop is otherwise reference-counted on every draw)."""
+    def loop(rng, n, a, z):
+        st = (rng[0], rng[1], rng[2], rng[3])
+        for _ in range(n):
+            for j in range(z.shape[0]):
+                x, st = draw(st, a)
+                z[j] = x
+        rng[0], rng[1], rng[2], rng[3] = st
+
+    return (kernel_without_nrt or kernel)(loop)
+
+
+@inline_kernel
+def _normal_draw(st, a):
+    return _rng.normal_t(st)
+
+
+@inline_kernel
+def _gamma_t_draw(st, nu):
+    """The Student-t sampler before the ziggurat (stop 23): ``N / sqrt(2 G(nu/2) / nu)``, ``N1 / N2`` for ``nu = 1``."""
+    z, st = _rng.normal_t(st)
+    if nu == 1.0:
+        while True:
+            w, st = _rng.normal_t(st)
+            if w != 0.0:
+                return z / w, st
+    g, st = _rng.gamma_t(st, 0.5 * nu)
+    return z / math.sqrt(2.0 * g / nu), st
+
+
+def _stable_loop(rng, n, alpha, z):
+    for _ in range(n):  # noise._cms reads and writes the state array, as the noise kernel does
+        for j in range(z.shape[0]):
+            z[j] = _cms(rng, alpha)
+
+
+_NORMAL_LOOP = _draw_loop(_normal_draw)
+_T_LOOP = _draw_loop(_rng.student_t_t)
+_GAMMA_T_LOOP = _draw_loop(_gamma_t_draw)
+_STABLE_LOOP = (kernel_without_nrt or kernel)(_stable_loop)
+
+
+def _t_floor(rng, n, T, d):
+    _T_LOOP(rng, n, T, np.empty(d))
+
+
+def case_samplers(a):
+    """Cost of one draw of each heavy-tailed law against a standard normal (``x RNG floor``), the
+    engines' way (state in registers, no reference counting): the Student-t ziggurat at several
+    ``nu`` (``sde-workbench`` is t(3)), the sampler it replaced (normal over the square root of a
+    gamma; the ratio of normals for Cauchy) and symmetric alpha-stable (Chambers-Mallows-Stuck).
+    Per draw of ``paths * steps * 32`` draws on the engines' chunked generators."""
+    d, paths, steps = 32, a.paths, a.steps
+
+    def on_chunks(loop, arg):
+        run_chunks(lambda rng, lo, hi: loop(rng, (hi - lo) * steps, arg, np.empty(d)), paths, 0, None)
+
+    rows = {"rng-floor": lambda: on_chunks(_NORMAL_LOOP, 0.0),
+            "sde-workbench": lambda: on_chunks(_T_LOOP, _rng.student_t_table(3.0))}
+    for nu in (1.0, 0.5, 2.5, 30.0):
+        rows[f"student-t nu={nu:g}"] = lambda T=_rng.student_t_table(nu): on_chunks(_T_LOOP, T)
+    for nu in (3.0, 1.0):
+        rows[f"before: gamma-ratio nu={nu:g}"] = lambda nu=nu: on_chunks(_GAMMA_T_LOOP, nu)
+    rows["alpha-stable alpha=1.5"] = lambda: on_chunks(_STABLE_LOOP, 1.5)
+    return _table("samplers", rows, paths, steps, d, a.repeat)
 
 
 def case_dcsgd_heavy(a):
@@ -444,7 +509,7 @@ def case_dcsgd_heavy(a):
     opt = O.DCSGD(lr=0.01, agents=agents, compressor=C.RandK(1))
     nz = N.StudentT(3.0, 1.0)
     def floor():
-        run_chunks(lambda rng, lo, hi: _t_floor(rng, (hi - lo) * steps * agents, 3.0, d), paths, 0, None)
+        run_chunks(lambda rng, lo, hi: _t_floor(rng, (hi - lo) * steps * agents, _rng.student_t_table(3.0), d), paths, 0, None)
 
     rows = {"sde-workbench": lambda: simulate(f, opt, nz, x0=1.0, steps=steps, paths=paths, seed=0),
             "rng-floor": floor}
@@ -746,6 +811,7 @@ CASES = {
     "sign-sde-erf": case_sign_sde,
     "adam-peers": case_adam_peers,
     "dcsgd-heavy": case_dcsgd_heavy,
+    "samplers": case_samplers,  # one draw of each heavy-tailed law against a normal
     "ef21-topk": case_ef21_topk,
     "dcsgd-randk-sde": case_dcsgd_randk_sde,
     "local-sgd": case_local_sgd,

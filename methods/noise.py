@@ -253,18 +253,18 @@ class GaussianCov(Noise):
 # ------------------------------------------------------------------------ Student-t
 @kernel
 def _student_sample(rng, x, g, gn2, lp, p, agent, state, out):
-    # p = [nu, B, scales (agents*d)]
-    nu = p[0]
+    # p = [nu, B, scales (agents*d), the ziggurat table of t(nu) (rng.T_SIZE)]
     B = int(p[1])
     d = g.shape[0]
     base = 2 + agent * d
+    T = p[p.shape[0] - _rng.T_SIZE:]
     if B == 1:
-        _rng.fill_student_t(rng, nu, out)
+        _rng.fill_student_t(rng, T, out)
     else:
         for j in range(d):
             z = 0.0
             for b in range(B):
-                z += _rng.student_t(rng, nu)
+                z += _rng.student_t(rng, T)
             out[j] = z / B
     for j in range(d):
         out[j] = g[j] + p[base + j] * out[j]
@@ -302,7 +302,8 @@ class StudentT(Noise):
         return _checks.per_agent_table("sigma", self.sigma, agents, d, allow_zero=True)
 
     def _pack(self, d, agents):
-        return np.concatenate([[float(self.nu), float(self.batch)], self.table(d, agents).ravel()])
+        return np.concatenate([[float(self.nu), float(self.batch)], self.table(d, agents).ravel(),
+                               _rng.student_t_table(self.nu)])
 
     def diagonal_std(self, d, agents):
         """The scale ``sigma_j`` of the Student-t coordinates (one draw; not a standard deviation)."""

@@ -278,11 +278,11 @@ def test_ef21_topk_fused_update_equals_the_composition_bit_for_bit():
                 hit = gen.random(d) < 0.15
                 a[hit] = gen.choice(specials, size=int(hit.sum()))
         k = int(gen.integers(0, d + 1))
+        t = np.empty(d)
         with np.errstate(invalid="ignore"):  # inf - inf
             w = v - g
-        t = np.empty(d)
-        topk(R.from_user(0), w, np.array([float(k)]), 0, np.zeros(0), np.arange(d), t)
-        want_g = g + t
+            topk(R.from_user(0), w, np.array([float(k)]), 0, np.zeros(0), np.arange(d), t)
+            want_g = g + t
         state = np.concatenate([g, np.zeros(d)])
         out, iwork = np.empty(d), gen.permutation(d).astype(np.int64)
         ef21(R.from_user(0), v, np.array([float(k), 1.0, 0.0]), 0, state, iwork, out)

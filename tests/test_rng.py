@@ -48,8 +48,6 @@ def _scalar_draws(s, which, a, n):
             out[j] = R.exponential(s)
         elif which == 3:
             out[j] = R.gamma(s, a)
-        elif which == 4:
-            out[j] = R.student_t(s, a)
         else:
             out[j] = R.integers(s, int(a))
     return out
@@ -84,13 +82,72 @@ def test_scalar_normal_matches_fill():
     (3, 0.3, stats.gamma(0.3)),
     (3, 1.0, stats.gamma(1.0)),
     (3, 4.5, stats.gamma(4.5)),
-    (4, 0.7, stats.t(0.7)),
-    (4, 1.0, stats.t(1.0)),
-    (4, 3.0, stats.t(3.0)),
 ])
 def test_continuous_laws(which, a, law):
     x = _scalar_draws(R.states(5 + which, 1)[0], which, a, 300_000)
     assert stats.kstest(x, law.cdf).pvalue > P_MIN
+
+
+@kernel
+def _student_fill(s, T, n):
+    out = np.empty(n)
+    R.fill_student_t(s, T, out)
+    return out
+
+
+@kernel
+def _student_scalars(s, T, n):
+    out = np.empty(n)
+    for j in range(n):
+        out[j] = R.student_t(s, T)
+    return out
+
+
+@pytest.mark.parametrize("nu", [0.3, 1.0, 3.0, 30.0])
+def test_student_ziggurat_layers_have_equal_area_and_close_at_the_top(nu):
+    """The t(nu) tables: every layer's area equals the base strip plus the tail (the tail integrated
+    here by quadrature, not by the stdtr the tables were built with), the top layer closes at f = 1."""
+    T = R.student_t_table(nu)
+    fast, f = T[R.T_FAST:R.T_F], T[R.T_F:]
+    x = np.append(fast[0::2] / R._U52, 0.0)
+    np.testing.assert_array_equal(x[1:R.LAYERS], fast[1:-1:2])
+    r = T[1]
+    pdf = lambda t: (1 + t * t / nu) ** (-(nu + 1) / 2)  # noqa: E731
+    # int_r^inf f = int_0^(1/r) u^(nu-1) [f(1/u) u^-(nu+1)] du: an algebraic weight times a smooth factor
+    tail = integrate.quad(lambda u: pdf(1 / u) * u ** -(nu + 1) if u > 0 else nu ** ((nu + 1) / 2), 0, 1 / r,
+                          weight="alg", wvar=(nu - 1, 0), epsabs=0, epsrel=1e-12)[0]
+    v = r * pdf(r) + tail
+    areas = [x[i] * (f[i + 1] - f[i]) for i in range(1, R.LAYERS)]
+    np.testing.assert_allclose(areas, v, rtol=1e-9)
+    assert x[0] * f[1] == pytest.approx(v, rel=1e-9)
+    assert x[R.LAYERS] == 0.0 and f[R.LAYERS] == 1.0 and T[0] == nu
+    np.testing.assert_allclose(f, [pdf(t) for t in x], rtol=1e-13)
+
+
+@pytest.mark.parametrize("nu", [0.3, 0.7, 1.0, 2.5, 3.0, 30.0, 1000.0])
+def test_student_t_law_and_tail(nu):
+    """t(nu) draws: KS against scipy's t(nu); the draws beyond the ziggurat's r (the Pareto rejection
+    sampler) have the right mass (two-sided, 4 s.e.) and the right conditional law (KS)."""
+    n = 2_000_000
+    T = R.student_t_table(nu)
+    z = _student_fill(R.states(17, 1)[0], T, n)
+    law = stats.t(nu)
+    assert stats.kstest(z, law.cdf).pvalue > P_MIN
+    r = T[1]
+    far = np.abs(z) > r
+    expected = 2 * law.sf(r)
+    assert abs(far.mean() - expected) / math.sqrt(expected / n) < 4
+    assert stats.kstest(np.abs(z[far]), lambda t: 1 - law.sf(t) / law.sf(r)).pvalue > P_MIN
+    assert abs((z > 0).mean() - 0.5) / math.sqrt(0.25 / n) < 4
+
+
+def test_scalar_student_t_matches_fill_and_bad_nu_is_named():
+    T = R.student_t_table(3.0)
+    np.testing.assert_array_equal(_student_fill(R.states(3, 1)[0], T, 1000), _student_scalars(R.states(3, 1)[0], T, 1000))
+    assert R.student_t_table(3) is T  # cached per nu
+    for bad in (0.0, -1.0, np.inf, np.nan):
+        with pytest.raises(ValueError, match="nu"):
+            R.student_t_table(bad)
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 1000, 3_000_000_000])
