@@ -272,7 +272,8 @@ def _student_sample(rng, x, g, gn2, lp, p, agent, state, out):
 
 @dataclass(frozen=True, eq=False)
 class StudentT(Noise):
-    """``Z_j = sigma_j T_j`` with i.i.d. Student-t coordinates, ``nu > 0`` degrees of freedom.
+    """``Z_j = sigma_j T_j`` with i.i.d. Student-t coordinates, ``nu >= 0.05`` degrees of freedom
+    (``rng.NU_MIN``, the sampler's range).
 
     ``nu = 1`` is Cauchy (no mean); ``nu <= 2`` has infinite variance. Independent
     coordinates (as in arXiv 2502.17009 and arXiv 2506.00181; multivariate-t is the UNSURE alternative, not
@@ -286,6 +287,8 @@ class StudentT(Noise):
 
     def __post_init__(self):
         _checks.positive("nu", self.nu)
+        if not self.nu >= _rng.NU_MIN:
+            raise ValueError(f"nu must be >= {_rng.NU_MIN} (the Student-t sampler's range), got {self.nu}")
         _checks.finite_array("sigma", self.sigma)
         if np.any(np.asarray(self.sigma, dtype=float) < 0):
             raise ValueError("sigma must be >= 0 everywhere")

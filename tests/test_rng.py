@@ -141,13 +141,69 @@ def test_student_t_law_and_tail(nu):
     assert abs((z > 0).mean() - 0.5) / math.sqrt(0.25 / n) < 4
 
 
+@kernel
+def _student_tails(s, nu, r, n):
+    out = np.empty(n)
+    st = (s[0], s[1], s[2], s[3])
+    for j in range(n):
+        x, st = R._student_slow_t(st, 0, 0.0, nu, r, 0.0, 0.0)
+        out[j] = x
+    return out
+
+
+@pytest.mark.parametrize("nu, r", [(0.5, 1.0), (1.0, 0.5), (3.0, 0.5), (3.0, 2.0), (30.0, 1.0), (30.0, 6.0)])
+def test_student_tail_sampler_is_exact_beyond_any_r(nu, r):
+    """The Lomax rejection of the tail is exact for every r > 0, not only the table's (where it
+    accepts 94-100% of proposals and a missing rejection would go unseen): KS against the law of
+    t(nu) beyond r at small r, where most proposals are rejected."""
+    x = _student_tails(R.states(23, 1)[0], nu, r, 200_000)
+    law = stats.t(nu)
+    assert x.min() >= r
+    assert stats.kstest(x, lambda t: 1 - law.sf(t) / law.sf(r)).pvalue > P_MIN
+
+
+@kernel
+def _density_at(a, nu):
+    out = np.empty(a.shape[0])
+    for j in range(a.shape[0]):
+        out[j] = R._student_density_at(a[j], nu)
+    return out
+
+
+def test_student_density_against_30_digits():
+    """The wedges' density against mpmath at 30 digits: the integer-nu products (nu <= 64, up to 32
+    roundings plus the divisions) within 1e-14; the exp/log1p form (nu = 65 and non-integer nu),
+    whose exp amplifies its argument's rounding by |log f|, within 2e-13; on the wedges' range
+    ``0 <= a <= r``."""
+    import mpmath
+
+    mpmath.mp.dps = 30
+    for nu in [float(n) for n in range(1, R.T_INT_POWER + 2)] + [0.5, 2.5, 30.5]:
+        a = np.concatenate([[0.0], np.geomspace(1e-8, R.student_t_table(nu)[1], 120)])  # the wedges' range, |z| < r
+        want = np.array([float((1 + mpmath.mpf(t) ** 2 / mpmath.mpf(nu)) ** (-(mpmath.mpf(nu) + 1) / 2)) for t in a])
+        rtol = 1e-14 if nu <= R.T_INT_POWER and nu == int(nu) else 2e-13
+        np.testing.assert_allclose(_density_at(a, nu), want, rtol=rtol, atol=0, err_msg=f"nu = {nu}")
+
+
+@pytest.mark.parametrize("nu", [2.0, 3.0])
+def test_student_t_wedges_at_twenty_million_draws(nu):
+    """KS at 2e7 draws (critical distance 4.4e-4): accepting every wedge point instead of testing the
+    density would move the law by about 1.2e-3 at nu = 3 (an even nu takes the square-root branch)."""
+    z = _student_fill(R.states(29, 1)[0], R.student_t_table(nu), 20_000_000)
+    assert stats.kstest(z, stats.t(nu).cdf).pvalue > P_MIN
+
+
 def test_scalar_student_t_matches_fill_and_bad_nu_is_named():
     T = R.student_t_table(3.0)
     np.testing.assert_array_equal(_student_fill(R.states(3, 1)[0], T, 1000), _student_scalars(R.states(3, 1)[0], T, 1000))
     assert R.student_t_table(3) is T  # cached per nu
-    for bad in (0.0, -1.0, np.inf, np.nan):
+    for bad in (0.0, -1.0, 0.01, np.inf, np.nan):  # 0.01: below NU_MIN, where the table's r would overflow
         with pytest.raises(ValueError, match="nu"):
             R.student_t_table(bad)
+    from methods import noise as N
+    with pytest.raises(ValueError, match="nu"):
+        N.StudentT(nu=0.01)
+    assert R.student_t_table(R.NU_MIN)[1] ** 2 / R.NU_MIN < np.inf  # the tail's r^2/nu stays finite
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 1000, 3_000_000_000])
