@@ -21,7 +21,7 @@ return the new state): a loop that keeps it in registers never stores it between
   and a 53-bit signed uniform come from one 64-bit draw; the tail beyond ``r`` uses Marsaglia's
   exponential rejection, so the law is exact (to double rounding).
 * ``exponential``: ``-log(1 - U)``; ``gamma``: Marsaglia-Tsang (shape < 1 via ``U^(1/a)``).
-* ``student_t(T)``, ``T = student_t_table(nu)``, ``nu >= 0.05`` (Cauchy at ``nu = 1``): a
+* ``student_t(T)``, ``T = student_t_table(nu)`` (Cauchy at ``nu = 1``): a
   ziggurat of its own, 256 equal-area layers under the t density built like the normal's (one
   table per ``nu``, cached); the wedges test the density (by multiplications for integer
   ``nu <= 64``), the tail beyond the last layer is an exact Lomax rejection (``student_t_t``);
