@@ -623,6 +623,48 @@ def case_sde_rows(a):
     return out
 
 
+SDE_DIMS = (4, 8, 12, 16, 64, 512)
+SDE_DIMS_UPDATES = 2**21  # scalar updates a call
+
+
+def case_sde_dims(a):
+    """How each SDE kind's cost per scalar update depends on d, on one thread (a per-core cost, which
+    the ``sde-rows`` case at the default thread count is not): the kinds of ``sde-rows`` and the
+    RNG floor at d in ``SDE_DIMS``, ``SDE_DIMS_UPDATES`` updates a call, the best of ``2 * repeat``
+    interleaved rounds. ``x engine`` is a row's cost over the same kind's at d = 512; the summary row
+    gives max/min over d = 8, 64, 512 (issue 16's flatness measure, target 1.5)."""
+    import sde
+
+    fns, sizes = {}, {}
+    for d in SDE_DIMS:
+        f = L.DiagonalQuadratic(np.linspace(1.0, 4.0, d))
+        nz = N.Gaussian(1.0)
+        paths = max(8, min(1024, SDE_DIMS_UPDATES // (64 * d)))
+        steps = SDE_DIMS_UPDATES // (paths * d)
+        end = np.array([steps])
+        sizes[d] = (paths, steps)
+        fns[("rng-floor", d)] = lambda paths=paths, steps=steps, d=d: rng_floor(paths, steps, d, threads=1)
+        for label, kind, opt in _sde_row_models(d):
+            m = sde.model(opt, f, nz, kind=kind)
+            fns[(f"{label} sde {kind}", d)] = lambda m=m, paths=paths, steps=steps, end=end: sde.integrate(
+                m, x0=1.0, t_end=steps * m.time_per_step, paths=paths, seed=0, save_at=end, threads=1)
+    best = best_times(fns, 2 * a.repeat)
+    ns = {key: t / (sizes[key[1]][0] * sizes[key[1]][1] * key[1]) * 1e9 for key, t in best.items()}
+    out, flat = [], []
+    for key, v in ns.items():
+        impl, d = key
+        paths, steps = sizes[d]
+        out.append({"case": f"sde-dims d={d} (1 thread)", "impl": impl, "ns_per_update": v, "seconds": best[key],
+                    "d": d, "paths": paths, "steps": steps, "x_rng_floor": v / ns[("rng-floor", d)],
+                    "x_engine": v / ns[(impl, 512)]})
+    for impl in dict.fromkeys(k for k, _ in ns):
+        over = [ns[(impl, d)] for d in (8, 64, 512)]
+        flat.append(f"{impl} {max(over) / min(over):.2f}")
+    out.append({"case": "sde-dims", "impl": "summary", "ns_per_update": None,
+                "skipped": "max/min cost over d = 8, 64, 512: " + "; ".join(flat)})
+    return out
+
+
 def case_scaling(a):
     """How time grows with paths, dimension and steps (SGD, Gaussian noise, quadratic)."""
     out = []
@@ -816,6 +858,7 @@ CASES = {
     "dcsgd-randk-sde": case_dcsgd_randk_sde,
     "local-sgd": case_local_sgd,
     "sde-rows": case_sde_rows,  # every SDE kind beside its discrete method, d = 8, 64, 512
+    "sde-dims": case_sde_dims,  # every SDE kind on one thread at d = 4 ... 512: the cost's dependence on d
     "scaling": case_scaling,
     "latency": case_latency,
     "sweep": case_sweep,  # methods.sweep: 16 points on threads and dask processes, 1 and 2 workers
