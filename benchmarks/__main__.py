@@ -44,6 +44,7 @@ from methods._jit import inline_kernel, kernel, kernel_without_nrt
 from methods.noise import _cms
 from methods.parallel import default_threads, run_chunks
 
+from .machine_scaling import case_machine_scaling
 from .sweep_case import case_sweep
 
 
@@ -862,6 +863,7 @@ CASES = {
     "scaling": case_scaling,
     "latency": case_latency,
     "sweep": case_sweep,  # methods.sweep: 16 points on threads and dask processes, 1 and 2 workers
+    "machine-scaling": case_machine_scaling,  # what a second core gives two processes here (no dask)
     "mlp-minibatch": case_mlp_minibatch,  # minibatch SGD on an MLP on digits against torch.func.vmap over paths
     "sde-minibatch": case_sde_minibatch,  # the minibatch-covariance SDE beside minibatch SGD (MLP, logistic)
 }
