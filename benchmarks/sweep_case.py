@@ -89,26 +89,19 @@ def case_sweep(a):
             client.close()
             lc.close()
 
-    def threads_row(n):
-        return contextlib.nullcontext(None), lambda client: sweep(fn, grid, seed=0, cache=False, workers=n,
-                                                                  progress=False)
-
-    def dask_row(n, quiet):
-        return cluster(n, quiet), lambda client: sweep(fn, grid, seed=0, cache=False, client=client, progress=False)
-
-    rows = {"threads-1": lambda: threads_row(1), "threads-2": lambda: threads_row(2),
-            "dask-1proc": lambda: dask_row(1, True), "dask-1proc-profiler": lambda: dask_row(1, False),
-            "dask-2proc": lambda: dask_row(2, True), "dask-2proc-profiler": lambda: dask_row(2, False)}
+    # row: (workers, quiet) -- quiet None: threads; True: DASK_COMPUTE_CONFIG; False: dask's defaults
+    rows = {"threads-1": (1, None), "threads-2": (2, None), "dask-1proc": (1, True), "dask-1proc-profiler": (1, False),
+            "dask-2proc": (2, True), "dask-2proc-profiler": (2, False)}
     times = {k: [] for k in rows}
     cpu = {k: [] for k in rows}
     results = {}
     for _ in range(max(1, a.repeat // 2 + 1)):
-        for k, make in rows.items():
-            context, run = make()
-            with context as client:
+        for k, (n, quiet) in rows.items():
+            with contextlib.nullcontext(None) if quiet is None else cluster(n, quiet) as client:
                 c0 = _cpu_seconds(client)
                 t0 = time.perf_counter()
-                results[k] = run(client)
+                results[k] = sweep(fn, grid, seed=0, cache=False, progress=False,
+                                   **({"workers": n} if client is None else {"client": client}))
                 times[k].append(time.perf_counter() - t0)
                 cpu[k].append(_cpu_seconds(client) - c0)
     # fixed cost per point: 16 points of a few microseconds of compute, dask (2 processes) against threads
