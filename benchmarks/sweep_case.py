@@ -11,8 +11,11 @@ Each cluster exists only while its own row runs: created and warmed up before th
 closed after it. (Until stop 25 all four clusters stayed up through every round; their idle
 background and their schedulers, in this process, loaded the two-worker rows most, whose
 processes had no core to spare: threads 1 -> 2 measured 1.56x with them alive and 1.82x without,
-on the same machine within an hour.) Reported: the median
-and the range of the rounds' wall times; ``x engine`` is the median against ``threads-1``.
+on the same machine within an hour.) The rows a target compares (``threads-n`` and
+``dask-nproc``) run back to back, threads first in even rounds and dask first in odd ones (ABBA),
+so each round gives a paired ratio in which the machine's slow drift cancels. Reported: the median
+and the range of the rounds' wall times, the ratios of the medians, and the medians of the paired
+per-round ratios; ``x engine`` is the median against ``threads-1``.
 Targets: ``dask-1proc / dask-2proc >= 1.7`` and ``dask-2proc / threads-2 - 1 < 5%``. Beside the
 wall times, the CPU seconds of this process (the client, and a LocalCluster's scheduler) plus
 those of the worker processes: dask's overhead in CPU, which the load of other programs on a
@@ -90,13 +93,23 @@ def case_sweep(a):
             lc.close()
 
     # row: (workers, quiet) -- quiet None: threads; True: DASK_COMPUTE_CONFIG; False: dask's defaults
-    rows = {"threads-1": (1, None), "threads-2": (2, None), "dask-1proc": (1, True), "dask-1proc-profiler": (1, False),
-            "dask-2proc": (2, True), "dask-2proc-profiler": (2, False)}
+    # the rows that a target compares run next to each other, in ABBA order over the rounds (threads
+    # first in even rounds, dask first in odd ones), so that each round gives a paired ratio in which
+    # the machine's slow drift cancels
+    rows = {"threads-1": (1, None), "dask-1proc": (1, True), "threads-2": (2, None), "dask-2proc": (2, True),
+            "dask-1proc-profiler": (1, False), "dask-2proc-profiler": (2, False)}
+    pairs = [("threads-1", "dask-1proc"), ("threads-2", "dask-2proc")]
     times = {k: [] for k in rows}
     cpu = {k: [] for k in rows}
     results = {}
-    for _ in range(max(1, a.repeat // 2 + 1)):
-        for k, (n, quiet) in rows.items():
+    for r in range(max(1, a.repeat // 2 + 1)):
+        order = list(rows)
+        if r % 2:
+            for x, y in pairs:
+                i, j = order.index(x), order.index(y)
+                order[i], order[j] = y, x
+        for k in order:
+            n, quiet = rows[k]
             with contextlib.nullcontext(None) if quiet is None else cluster(n, quiet) as client:
                 c0 = _cpu_seconds(client)
                 t0 = time.perf_counter()
@@ -123,6 +136,10 @@ def case_sweep(a):
                     "seconds": med[k], "seconds_min": min(v), "seconds_max": max(v), "rounds": len(v),
                     "d": d, "paths": paths, "steps": steps, "x_rng_floor": float("nan"),
                     "x_engine": med[k] / med["threads-1"], "cpu_seconds": float(np.median(cpu[k]))})
+    # paired per-round ratios (each round's two rows ran back to back): medians over the rounds
+    paired_over2 = float(np.median(np.array(times["dask-2proc"]) / np.array(times["threads-2"]))) - 1
+    paired_over1 = float(np.median(np.array(times["dask-1proc"]) / np.array(times["threads-1"]))) - 1
+    paired_speed = float(np.median(np.array(times["dask-1proc"]) / np.array(times["dask-2proc"])))
     speed = med["dask-1proc"] / med["dask-2proc"]
     speed_prof = med["dask-1proc-profiler"] / med["dask-2proc-profiler"]
     over2_prof = med["dask-2proc-profiler"] / med["threads-2"] - 1
@@ -136,6 +153,8 @@ def case_sweep(a):
     out.append({"case": "sweep (16 points)", "impl": "summary", "ns_per_update": None,
                 "tiny_seconds": {k: min(v) for k, v in tiny_t.items()}, "dask_seconds_per_point": per_point,
                 "speedup_dask_1_to_2": speed, "dask_overhead_2": over2, "dask_overhead_1": over1,
+                "speedup_dask_1_to_2_paired": paired_speed, "dask_overhead_2_paired": paired_over2,
+                "dask_overhead_1_paired": paired_over1,
                 "speedup_dask_1_to_2_profiler": speed_prof, "dask_overhead_2_profiler": over2_prof,
                 "point_seconds": med["threads-1"] / POINTS, "identical": identical,
                 "speedup_best": best["dask-1proc"] / best["dask-2proc"], "cpu_seconds": cmed,
@@ -143,7 +162,8 @@ def case_sweep(a):
                 "dask_overhead_2_best": best["dask-2proc"] / best["threads-2"] - 1,
                 "skipped": (f"1 -> 2 workers (dask processes) {speed:.2f}x; dask overhead vs threads "
                             f"{100 * over2:+.1f}% (2 workers), {100 * over1:+.1f}% (1 worker); with dask's profiler on "
-                            f"{speed_prof:.2f}x and {100 * over2_prof:+.1f}%; "
+                            f"{speed_prof:.2f}x and {100 * over2_prof:+.1f}%; medians of the rounds' paired ratios: "
+                            f"{paired_speed:.2f}x, {100 * paired_over2:+.1f}% (2 workers), {100 * paired_over1:+.1f}% (1); "
                             f"{med['threads-1'] / POINTS:.2f} s a point; best rounds: "
                             f"{best['dask-1proc'] / best['dask-2proc']:.2f}x, "
                             f"{100 * (best['dask-2proc'] / best['threads-2'] - 1):+.1f}%; CPU seconds (this process + workers) "
