@@ -56,7 +56,7 @@ def _drift_for(grad, hvp):
     key = (grad, hvp)
     if key not in _DRIFTS:
 
-        @kernel
+        @inline_kernel
         def drift(t, y, s, p, lp, work, out):
             # leaves grad f(X) in work[:d] for the diffusion
             d = out.shape[0]
@@ -77,7 +77,7 @@ def _drift_for(grad, hvp):
     return _DRIFTS[key]
 
 
-@kernel
+@inline_kernel
 def _coef_diag(t, y, s, p, lp, work, out):
     d = out.shape[0]
     g = work[:d]
@@ -158,7 +158,7 @@ def _additive_step_for(grad, hvp, coord_grad=None, curvature=False):
 # none of these takes a symmetric square root; each applies its factor in place (``out += G z``).
 
 
-@kernel
+@inline_kernel
 def _diffuse_rank1(t, y, s, p, lp, z, work, out):
     """Diagonal minus rank one, ``Sigma~ = diag(D) - c g g^T`` (rand-k over diagonal noise), in O(d).
 
