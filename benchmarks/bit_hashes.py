@@ -102,6 +102,15 @@ def sde_cases():
     for kind in sde.kinds(O.DSignSGD(lr=0.02, agents=4)):
         yield f"sde-dsign-{kind}", sde.model(O.DSignSGD(lr=0.02, agents=4), q, g, kind=kind), {}
     yield "sde-sign-student", sde.model(O.SignSGD(lr=0.01), q, N.StudentT(nu=3.0, sigma=0.5)), {}
+    # one agent through the vector gradient (a non-separable landscape), Gaussian, Cauchy and
+    # non-integer t laws, and the phase kinds (rows added at stop 26)
+    qc = L.Quadratic(np.array([[2.0, 0.3, 0.0], [0.3, 1.0, 0.1], [0.0, 0.1, 0.5]]))
+    yield "sde-sign-gauss", sde.model(O.SignSGD(lr=0.01), q, g), {}
+    yield "sde-sign-gauss-dense", sde.model(O.SignSGD(lr=0.01), qc, g), {}
+    yield "sde-sign-cauchy", sde.model(O.SignSGD(lr=0.01), q, N.StudentT(nu=1.0, sigma=0.5)), {}
+    yield "sde-sign-t2.5", sde.model(O.SignSGD(lr=0.01), q, N.StudentT(nu=2.5, sigma=0.5)), {}
+    for kind in ("phase1", "phase2", "phase3"):
+        yield f"sde-sign-{kind}", sde.model(O.SignSGD(lr=0.01), q, g, kind=kind), {}
     for kind in sde.kinds(O.Adam(lr=0.01)):
         yield f"sde-adam-{kind}", sde.model(O.Adam(lr=0.01), q, g, kind=kind), {"record_iterates": True}
         wd = 0.1 if kind == "classic" else 0.0  # Malladi's SDEs have no weight decay

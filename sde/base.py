@@ -13,7 +13,7 @@ Two builders give the standard scheme ``y += b dt + G sqrt(dt) z``:
 * ``euler_maruyama(drift, diffuse)`` from a drift ``drift(t, y, s, p, lp, work, out)`` and a
   diffusion applied to the noise, ``diffuse(t, y, s, p, lp, z, work, out)`` (``out += G z``);
 * ``euler_maruyama_diag(drift, coef)`` for diagonal ``G = diag(coef(t, y, s, p, lp, work, out))``,
-  combined with the drift in a single pass (the fast path).
+  the drift, the coefficient and the update each one loop over the coordinates.
 """
 from __future__ import annotations
 
@@ -97,7 +97,8 @@ def euler_maruyama(drift, diffuse):
 
     ``work`` must hold ``2 n`` floats beyond what drift and diffusion use themselves: the
     drift is written to ``work[:n]`` and the noise to ``work[n:2n]`` before ``y`` changes.
-    Inlined into the Monte Carlo core's path loop, as are the SGD family's drift and diffusions:
+    Inlined into the Monte Carlo core's path loop, as are the SGD family's drift, diagonal
+    coefficient and rank-one diffusion:
     as calls, with their array arguments, they cost DCSGD rand-k's SDE about 8 ns per update at
     d = 8 (one thread, stop 26; the same numbers either way).
     """
