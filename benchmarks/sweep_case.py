@@ -99,15 +99,12 @@ def case_sweep(a):
     rows = {"threads-1": (1, None), "dask-1proc": (1, True), "threads-2": (2, None), "dask-2proc": (2, True),
             "dask-1proc-profiler": (1, False), "dask-2proc-profiler": (2, False)}
     pairs = [("threads-1", "dask-1proc"), ("threads-2", "dask-2proc")]
+    tail = [k for k in rows if not any(k in pr for pr in pairs)]
     times = {k: [] for k in rows}
     cpu = {k: [] for k in rows}
     results = {}
     for r in range(max(1, a.repeat // 2 + 1)):
-        order = list(rows)
-        if r % 2:
-            for x, y in pairs:
-                i, j = order.index(x), order.index(y)
-                order[i], order[j] = y, x
+        order = [k for pr in pairs for k in (pr if r % 2 == 0 else pr[::-1])] + tail
         for k in order:
             n, quiet = rows[k]
             with contextlib.nullcontext(None) if quiet is None else cluster(n, quiet) as client:
@@ -136,10 +133,14 @@ def case_sweep(a):
                     "seconds": med[k], "seconds_min": min(v), "seconds_max": max(v), "rounds": len(v),
                     "d": d, "paths": paths, "steps": steps, "x_rng_floor": float("nan"),
                     "x_engine": med[k] / med["threads-1"], "cpu_seconds": float(np.median(cpu[k]))})
-    # paired per-round ratios (each round's two rows ran back to back): medians over the rounds
-    paired_over2 = float(np.median(np.array(times["dask-2proc"]) / np.array(times["threads-2"]))) - 1
-    paired_over1 = float(np.median(np.array(times["dask-1proc"]) / np.array(times["threads-1"]))) - 1
-    paired_speed = float(np.median(np.array(times["dask-1proc"]) / np.array(times["dask-2proc"])))
+    def per_round(num, den):
+        """The median over the rounds of ``num / den`` within each round (the dask/threads pairs ran
+        back to back; the 1 -> 2 workers ratio pairs two rows of the same round)."""
+        return float(np.median(np.array(times[num]) / np.array(times[den])))
+
+    paired_over2 = per_round("dask-2proc", "threads-2") - 1
+    paired_over1 = per_round("dask-1proc", "threads-1") - 1
+    paired_speed = per_round("dask-1proc", "dask-2proc")
     speed = med["dask-1proc"] / med["dask-2proc"]
     speed_prof = med["dask-1proc-profiler"] / med["dask-2proc-profiler"]
     over2_prof = med["dask-2proc-profiler"] / med["threads-2"] - 1

@@ -22,7 +22,7 @@ import numpy as np
 from typing import Callable, NamedTuple
 
 from . import _checks
-from ._jit import inline_kernel, kernel
+from ._jit import inline_kernel
 from .component import Component, check_user_kernels, store_user_params
 
 

@@ -98,9 +98,8 @@ def euler_maruyama(drift, diffuse):
     ``work`` must hold ``2 n`` floats beyond what drift and diffusion use themselves: the
     drift is written to ``work[:n]`` and the noise to ``work[n:2n]`` before ``y`` changes.
     Inlined into the Monte Carlo core's path loop, as are the SGD family's drift, diagonal
-    coefficient and rank-one diffusion:
-    as calls, with their array arguments, they cost DCSGD rand-k's SDE about 8 ns per update at
-    d = 8 (one thread, stop 26; the same numbers either way).
+    coefficient and rank-one diffusion: as calls, with their array arguments, they cost DCSGD
+    rand-k's SDE about 8 ns per update at d = 8 (one thread, stop 26; the same numbers either way).
     """
     key = (drift, diffuse)
     if key not in _EM:

@@ -26,8 +26,8 @@ covariance diagonal.
 
 The step is compiled for its kind, noise law and whether there is one agent (``_step_for``: no
 run-time decoding in the coordinate loop) and applies the diagonal Euler-Maruyama update after
-the mean signs (for one agent, two loops over the coordinates; ``_step_for``). The Gaussian ``erf`` is ``sde.special.erf``, a branch-free form that
-vectorises (relative error below ``2e-14`` against scipy on the whole real line), Cauchy's
+the mean signs (for one agent, two loops over the coordinates; ``_step_for``). The Gaussian
+``erf`` is ``sde.special.erf``, a branch-free form that vectorises (relative error below ``2e-14`` against scipy on the whole real line), Cauchy's
 ``(2/pi) arctan`` is ``sde.special.atan`` (the same, below ``1e-15``), Student-t with an integer
 ``nu <= 30`` the closed forms ``sde.special.sign_mean_t_int_for`` (below ``1e-14``), other
 ``nu`` call scipy's ``stdtr``; ``1/(sqrt2 sigma_i)`` is tabulated once per model. The phase kinds
@@ -219,8 +219,9 @@ def _step_for(grad, hvp, coord_grad, kind, law, one_agent, nu_int=0):
     landscape, ``coord_grad``) and the mean signs into a buffer, and a second loop the drift,
     diffusion and update: each loop's dependency chain is shorter (the mean's division, then the
     diffusion's square root) than that of the single loop this replaced, so more coordinates are
-    in flight at once (the same numbers; medians 7-17% faster at d = 8, 64, 512, one thread, stop 26). The
-    arithmetic is that of the former drift/coefficient pair (same roundings, same order)."""
+    in flight at once (the same numbers; medians 7-17% faster at d = 8, 64, 512, one thread,
+    stop 26). The arithmetic is that of the former drift/coefficient pair (same roundings, same
+    order)."""
     if kind in (1, 5) or not one_agent:
         coord_grad = None
     key = (grad, hvp, coord_grad, kind, law, one_agent, nu_int)
