@@ -7,6 +7,8 @@ divergence) instead of raising, and avoids a branch per division in the hot loop
 * ``kernel``: every compiled function;
 * ``inline_kernel``: small functions inlined at numba's IR level into the engines' loops
   (a call per iteration with array arguments costs more than its body);
+* ``leaf_kernel``: an allocation-free function called (not inlined) in a hot loop, compiled
+  without reference counting when it can be;
 * ``ChunkKernel``: an engine's hot loop, compiled without reference counting when it can be;
 * ``each_row``: a compiled loop that samples a noise model or a compressor ``size`` times.
 """
@@ -20,6 +22,10 @@ from . import _numba_compat
 kernel = njit(nogil=True, error_model="numpy", cache=False)
 inline_kernel = njit(nogil=True, error_model="numpy", cache=False, inline="always")
 kernel_without_nrt = _numba_compat.njit_without_nrt(nogil=True, error_model="numpy", cache=False)  # None: switched off
+# a compiled function that allocates nothing and is called, not inlined, many times per step (a
+# per-sample gradient): without reference counting where the internals are on, as the engines' loops
+# are (each call of an NRT build increfs and decrefs its array arguments and every slice it takes)
+leaf_kernel = kernel_without_nrt if kernel_without_nrt is not None else kernel
 
 _ROW_LOOPS: dict = {}
 

@@ -53,20 +53,20 @@ def _blocks_init(block_init, placeholder):
     return init_blocks
 
 
-def observe_model(value, grad):
+def observe_model(value_grad):
     """``observe(m)`` of the discrete models (``discrete_model``, ``methods.federated.local_model``):
-    ``grad f(x)`` into ``g`` and ``f(x) - f_star`` returned, over the chunk tuple of ``_buffers``."""
+    ``grad f(x)`` into ``g`` and ``f(x) - f_star`` returned, over the chunk tuple of ``_buffers``
+    (``value_grad`` from ``landscapes.value_and_grad``)."""
 
     @inline_kernel
     def observe(m):
         x, g, gi, ti, v, x0, state, server, comp0, noise0, layout, iwork, lp, npar, cp, op, sp, agents, lr, f_star = m
-        grad(x, lp, g)
-        return value(x, lp) - f_star
+        return value_grad(x, lp, g) - f_star
 
     return observe
 
 
-def discrete_model(value, grad, sample, compress, factor, update, init, comp_init, noise_init, fused, needs_gn2,
+def discrete_model(value_grad, grad, sample, compress, factor, update, init, comp_init, noise_init, fused, needs_gn2,
                    skip_grad=False, hetero=False, agent_grad=None):
     """The discrete method as a model of the Monte Carlo core (``methods.core``): ``(start,
     advance, observe)`` over the chunk tuple ``m`` of ``_buffers``. ``fused``: one agent,
@@ -136,7 +136,7 @@ def discrete_model(value, grad, sample, compress, factor, update, init, comp_ini
         lr_k = lr * factor(k, g, v, sp)
         update(x, v, server, k, lr_k, op)
 
-    return start, advance, observe_model(value, grad)
+    return start, advance, observe_model(value_grad)
 
 
 def _schedule_ignores_grad(schedule) -> bool:
@@ -167,16 +167,17 @@ def get_kernel(landscape, optimizer, noise):
         if key not in _KERNELS:
             lk = landscape.kernels
             ok = optimizer.kernels
+            vg = _landscapes.value_and_grad(lk.value, lk.grad, lk.value_grad)
             if local:  # local steps (methods.federated): another model of the core
                 from .federated import local_model, point_grad_kernel
 
                 pg = (point_grad_kernel(lk.grad, landscape.agent_coord_grad, landscape.agent_params) if hetero
                       else point_grad_kernel(lk.grad, lk.coord_grad))
-                model = local_model(lk.value, lk.grad, noise.kernels.sample, optimizer.schedule.kernels.factor,
+                model = local_model(vg, lk.grad, noise.kernels.sample, optimizer.schedule.kernels.factor,
                                     ok.update, ok.init, noise.kernels.init, _blocks_init, needs_gn2, pg)
             else:
                 model = discrete_model(
-                    lk.value, lk.grad, noise.kernels.sample, comp.kernels.compress, optimizer.schedule.kernels.factor,
+                    vg, lk.grad, noise.kernels.sample, comp.kernels.compress, optimizer.schedule.kernels.factor,
                     ok.update, ok.init, comp.kernels.init, noise.kernels.init, fused, needs_gn2, skip_grad, hetero,
                     landscape.agent_grad if hetero else None)
             _KERNELS[key] = chunk_kernel(*model)

@@ -163,7 +163,7 @@ def point_grad_kernel(grad, coord=None, agent_params=None):
     return point_grad
 
 
-def local_model(value, grad, sample, factor, update, init, noise_init, init_blocks_factory, needs_gn2,
+def local_model(value_grad, grad, sample, factor, update, init, noise_init, init_blocks_factory, needs_gn2,
                 point_grad):
     """LocalSGD as a model of the Monte Carlo core over the discrete engine's chunk tuple ``m``
     (``methods.engine._buffers``): see the module docstring for the iteration; ``point_grad`` from
@@ -215,7 +215,7 @@ def local_model(value, grad, sample, factor, update, init, noise_init, init_bloc
 
     from .engine import observe_model  # the engine imports this module lazily (no cycle at import)
 
-    return start, advance, observe_model(value, grad)
+    return start, advance, observe_model(value_grad)
 
 
 @dataclass(frozen=True, eq=False)

@@ -26,7 +26,10 @@ Compiled kernels beside the landscape's four (``value, grad, hvp, hess``), in ``
 
 ``grad`` is ``batch_grad`` over ``0..n-1`` in order, with the same arithmetic (sum of ``grad_add``
 with ``w = 1``, times ``1/n``, plus ``reg x``): a full batch taken in index order is bit-identical
-to the exact gradient.
+to the exact gradient. ``kernels.value_grad`` gives ``value``'s and ``grad``'s bits in one pass over
+the samples (the engines' save points). A landscape may process several samples per pass
+(``_assemble``'s ``rows_add``, the MLP's) as long as each entry of ``out`` gets the same additions
+in the same order as the per-sample loop.
 
 Parameter layout (``params()``): ``[n, K, reg, m, A (n*m, row major), y (n)]``.
 
@@ -46,7 +49,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from . import _checks
-from ._jit import inline_kernel, kernel
+from ._jit import inline_kernel, kernel, leaf_kernel
 from .landscapes import Landscape, LandscapeKernels, hess_from_hvp
 
 HEAD = 4  # [n, K, reg, m]
@@ -237,11 +240,32 @@ def _sm_hess_add(x, i, p, out):
 
 
 # ------------------------------------------------------------------ generic assembly
-def _assemble(loss, grad_add, hvp_add, hess_add):
+def _assemble(loss, grad_add, hvp_add, hess_add, loss_grad_add=None, rows_add=None):
     """The landscape kernels and the per-sample kernels of ``f = (1/n) sum_i h_i + reg/2 ||x||^2``
-    (``hess_add=None``: the dense Hessian from ``d`` Hessian-vector products, ``landscapes.hess_from_hvp``)."""
+    (``hess_add=None``: the dense Hessian from ``d`` Hessian-vector products, ``landscapes.hess_from_hvp``).
+    ``loss_grad_add(x, i, w, p, out) -> h_i(x)``: ``grad_add`` that also returns the sample's loss, the
+    same bits as ``loss`` (one forward pass for both; ``None``: ``loss`` then ``grad_add``).
+    ``rows_add(x, idx, lo, hi, w, p, s, out) -> s``: ``loss_grad_add`` over the rows
+    ``q = lo..hi-1`` in order (sample ``idx[q]``, or ``q`` when ``idx`` is empty), ``s`` the running sum
+    of the losses, the same bits as the loop of ``loss_grad_add`` it replaces (a landscape that
+    processes several samples at once; ``None``: that loop)."""
+    if loss_grad_add is None:
+        @inline_kernel
+        def loss_grad_add(x, i, w, p, out):
+            h = loss(x, i, p)
+            grad_add(x, i, w, p, out)
+            return h
 
-    @kernel
+    blocked = rows_add is not None  # the landscape's own rows_add: the full and batch gradients use it
+    if rows_add is None:
+        @inline_kernel
+        def rows_add(x, idx, lo, hi, w, p, s, out):
+            by_index = idx.shape[0] > 0
+            for q in range(lo, hi):
+                s += loss_grad_add(x, int(idx[q]) if by_index else q, w, p, out)
+            return s
+
+    @leaf_kernel
     def value(x, p):
         n = int(p[0])
         s = 0.0
@@ -258,31 +282,49 @@ def _assemble(loss, grad_add, hvp_add, hess_add):
         for j in range(x.shape[0]):
             out[j] = out[j] * inv + reg * x[j]
 
-    @kernel
+    @leaf_kernel
     def grad(x, p, out):
         n = int(p[0])
         for j in range(x.shape[0]):
             out[j] = 0.0
-        for i in range(n):
-            grad_add(x, i, 1.0, p, out)
+        if blocked:
+            rows_add(x, p[0:0], 0, n, 1.0, p, 0.0, out)  # (no index array: the rows in order)
+        else:
+            for i in range(n):
+                grad_add(x, i, 1.0, p, out)
         _finish(x, p, 1.0 / n, out)
 
-    @kernel
+    @leaf_kernel
+    def value_grad(x, p, out):
+        n = int(p[0])
+        for j in range(x.shape[0]):
+            out[j] = 0.0
+        s = rows_add(x, p[0:0], 0, n, 1.0, p, 0.0, out)
+        r2 = 0.0
+        for j in range(x.shape[0]):
+            r2 += x[j] * x[j]
+        _finish(x, p, 1.0 / n, out)
+        return s / n + 0.5 * p[2] * r2
+
+    @leaf_kernel
     def batch_grad(x, idx, count, p, out):
         for j in range(x.shape[0]):
             out[j] = 0.0
-        for b in range(count):
-            grad_add(x, int(idx[b]), 1.0, p, out)
+        if blocked:
+            rows_add(x, idx, 0, count, 1.0, p, 0.0, out)
+        else:
+            for b in range(count):
+                grad_add(x, int(idx[b]), 1.0, p, out)
         _finish(x, p, 1.0 / count, out)
 
-    @kernel
+    @leaf_kernel
     def sample_grad(x, i, p, out):
         for j in range(x.shape[0]):
             out[j] = 0.0
         grad_add(x, i, 1.0, p, out)
         _finish(x, p, 1.0, out)
 
-    @kernel
+    @leaf_kernel
     def hvp(x, v, p, out):
         n = int(p[0])
         for j in range(x.shape[0]):
@@ -293,7 +335,7 @@ def _assemble(loss, grad_add, hvp_add, hess_add):
         for j in range(x.shape[0]):
             out[j] = out[j] * inv + p[2] * v[j]
 
-    @kernel
+    @leaf_kernel
     def hess(x, p, out):
         n = int(p[0])
         d = x.shape[0]
@@ -306,7 +348,8 @@ def _assemble(loss, grad_add, hvp_add, hess_add):
                 out[a, b] *= inv
             out[a, a] += p[2]
 
-    return LandscapeKernels(value, grad, hvp, hess if hess_add is not None else hess_from_hvp(hvp)), \
+    return LandscapeKernels(value, grad, hvp, hess if hess_add is not None else hess_from_hvp(hvp),
+                            value_grad=value_grad), \
         SampleKernels(grad_add, sample_grad, batch_grad)
 
 

@@ -9,6 +9,10 @@ vector ``params()`` as their last input:
 * ``hvp(x, v, p, out)``: ``out = H(x) v``
 * ``hess(x, p, out)``: ``out = H(x)`` (dense, ``d x d``)
 
+Finite sums also give ``value_grad(x, p, out) -> float``: ``out = grad f(x)`` and ``f(x)`` returned,
+bit for bit what ``grad`` and ``value`` give, in one pass over the samples (each sample's forward pass
+serves both); the engines' save points call it through ``value_and_grad`` (two calls for the others).
+
 Separable landscapes (``f(x) = sum_j f_j(x_j)``) also give ``coord_grad(xj, j, p) -> f_j'(xj)``,
 inlined, with ``grad`` built from it: the engines then fold the gradient into their update
 loop instead of a separate pass (same arithmetic, bit-identical results). Others leave it
@@ -40,7 +44,10 @@ class LandscapeKernels(NamedTuple):
     * ``hvp(x, v, p, out)``: ``out = H(x) v``;
     * ``hess(x, p, out)``: ``out = H(x)``, dense ``(d, d)``;
     * ``coord_grad(xj, j, p) -> float``: ``d f / d x_j`` from ``x_j`` alone, for separable
-      landscapes only (``None`` otherwise).
+      landscapes only (``None`` otherwise);
+    * ``value_grad(x, p, out) -> float``: ``out = grad f(x)`` and ``f(x)`` returned, the same bits as
+      ``grad`` and ``value``, in one pass (finite sums; ``None`` otherwise: ``value_and_grad`` calls
+      the two).
     """
 
     value: Callable
@@ -48,6 +55,28 @@ class LandscapeKernels(NamedTuple):
     hvp: Callable
     hess: Callable
     coord_grad: Callable | None = None  # separable landscapes only: d f / d x_j from x_j alone
+    value_grad: Callable | None = None  # finite sums: f(x) and grad f(x) in one pass over the samples
+
+
+_VALUE_AND_GRAD: dict = {}
+
+
+def value_and_grad(value, grad, value_grad=None):
+    """An inlined ``vg(x, p, out) -> f(x)`` that also writes ``out = grad f(x)``: ``value_grad`` where
+    the landscape has one, else ``grad`` then ``value`` (the same bits either way)."""
+    key = (value, grad, value_grad)
+    if key not in _VALUE_AND_GRAD:
+        if value_grad is not None:
+            @inline_kernel
+            def vg(x, p, out):
+                return value_grad(x, p, out)
+        else:
+            @inline_kernel
+            def vg(x, p, out):
+                grad(x, p, out)
+                return value(x, p)
+        _VALUE_AND_GRAD[key] = vg
+    return _VALUE_AND_GRAD[key]
 
 
 _HESS_FROM_HVP: dict = {}

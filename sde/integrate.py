@@ -20,6 +20,7 @@ import numpy as np
 from methods import _checks
 from methods._jit import inline_kernel
 from methods.core import check_run_options, chunk_kernel, initial_point, run_model, save_grid
+from methods.landscapes import value_and_grad
 from methods.parallel import private_empty
 from methods.run import Run
 from methods.timegrid import TimeGrid
@@ -43,7 +44,7 @@ def _increments(rng, z, stable, alpha):
         fill_normal(rng, z)
 
 
-def sde_model(step, value, grad, factor, needs_grad, stable, refined):
+def sde_model(step, value_grad, grad, factor, needs_grad, stable, refined):
     """An ``SDEModel``'s step as a model of the Monte Carlo core (``methods.core``): ``(start,
     advance, observe)`` over the chunk tuple ``m`` of ``_buffers``. One iteration is ``sub``
     scheme steps of ``dt`` (``refined``: ``sub > 1``; refine = 1, the default, compiles without
@@ -72,8 +73,7 @@ def sde_model(step, value, grad, factor, needs_grad, stable, refined):
     @inline_kernel
     def observe(m):
         x, g, y, y0, work, z, sub, dt, p, lp, sp, alpha, f_star = m
-        grad(x, lp, g)
-        return value(x, lp) - f_star
+        return value_grad(x, lp, g) - f_star
 
     return start, advance, observe
 
@@ -92,10 +92,11 @@ def _kernel_for(model: SDEModel, refine: int = 1):
     needs_grad = isinstance(sched, GradNormalized)
     stable = model.driving_alpha < 2.0
     refined = refine > 1
-    key = (model.key, model.step, lk.value, lk.grad, sched.key(), needs_grad, stable, refined)
+    key = (model.key, model.step, lk.value, lk.grad, lk.value_grad, sched.key(), needs_grad, stable, refined)
     with _LOCK:
         if key not in _KERNELS:
-            _KERNELS[key] = chunk_kernel(*sde_model(model.step, lk.value, lk.grad, sched.kernels.factor, needs_grad,
+            vg = value_and_grad(lk.value, lk.grad, lk.value_grad)
+            _KERNELS[key] = chunk_kernel(*sde_model(model.step, vg, lk.grad, sched.kernels.factor, needs_grad,
                                                     stable, refined))
         return _KERNELS[key]
 

@@ -132,6 +132,42 @@ def test_full_batch_without_replacement_is_gradient_descent_bit_for_bit(diabetes
     assert gd.loss[-1, 0] < drop * gd.loss[0, 0]  # and it is an actual descent
 
 
+@pytest.mark.parametrize("name", ["least-squares", "logistic", "softmax", "mlp"])
+def test_one_pass_kernels_keep_the_bits_of_the_per_sample_loop(name):
+    """Exact: ``value_grad`` (the engines' save points: f and grad f in one pass over the samples)
+    returns ``value``'s bits and writes ``grad``'s; ``grad`` and ``batch_grad`` (the MLP's: four samples
+    a pass) equal the loop of the per-sample ``grad_add`` in index order times 1/count plus reg x, bit for
+    bit, for batch sizes 1..9 with repeated indices."""
+    data = F.load("iris")
+    f = {"least-squares": lambda: L.LeastSquares(data.X, data.y.astype(float), reg=1e-3),
+         "logistic": lambda: L.FiniteSumLogistic(data.X, (data.y > 0).astype(float), reg=1e-3),
+         "softmax": lambda: L.SoftmaxRegression.from_dataset(data, reg=1e-3),
+         "mlp": lambda: L.MLP.from_dataset(data, hidden=(5, 3), reg=1e-3)}[name]()
+    rng = np.random.default_rng(1)
+    x = f.init(3) if name == "mlp" else rng.standard_normal(f.d)
+    p = f.params()
+    sk, lk = f.sample_kernels, f.kernels
+
+    def composed(rows):
+        acc = np.zeros(f.d)
+        for i in rows:
+            sk.grad_add(x, int(i), 1.0, p, acc)
+        return acc * (1.0 / len(rows)) + f.reg * x
+
+    g = np.empty(f.d)
+    lk.grad(x, p, g)
+    np.testing.assert_array_equal(g, composed(range(f.n)))
+    vg = np.empty(f.d)
+    assert lk.value_grad(x, p, vg) == lk.value(x, p)
+    np.testing.assert_array_equal(vg, g)
+    out = np.empty(f.d)
+    for count in range(1, 10):
+        idx = rng.integers(0, f.n, count).astype(float)
+        idx[count // 2] = idx[0]
+        sk.batch_grad(x, idx, count, p, out)
+        np.testing.assert_array_equal(out, composed(idx))
+
+
 @pytest.mark.parametrize("replacement", [False, True])
 def test_oracle_mean_is_gradient_and_covariance_is_c_times_cov(diabetes, replacement):
     """E g = grad f(x) and Cov g = c(n, B) Cov_i grad f_i(x), c = (n - B)/(B (n - 1)) without
