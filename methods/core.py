@@ -6,7 +6,10 @@ A *model* is what the discrete engine (``methods.engine``) or the SDE integrator
 chunk's buffers and parameters, whose first two entries are the iterate ``x`` and a gradient
 buffer ``g``:
 
-* ``start(m)``: reset ``m`` to the start of a path (iterate, optimizer and per-agent states);
+* ``start(m)``: reset ``m`` to the start of a path (iterate, optimizer and per-agent states),
+  drawing nothing: every path starts at the same point, so the observation at iteration 0 is
+  evaluated once per chunk and copied to the chunk's other paths (a full pass over the data of a
+  finite sum per path saved; the same numbers);
 * ``advance(rng, k, observed, m)``: iteration ``k`` (``observed``: ``g`` holds ``grad f(x)``
   already, computed at the save point just before);
 * ``observe(m) -> loss``: write ``grad f(x)`` into ``g`` and return ``f(x) - f_star``.
@@ -102,11 +105,12 @@ def chunk_kernel(start, advance, observe):
     """The path loop of one chunk for the model ``(start, advance, observe)`` (module docstring)."""
 
     @cached_kernel
-    def run_chunk(rng, save_steps, blowup, m, out_loss, out_gn, out_x, out_div, record_x):
+    def run_chunk(rng, save_steps, blowup, m, out_loss, out_gn, out_x, out_div, record_x, g_start):
         P = out_loss.shape[1]
         n_save = save_steps.shape[0]
         x = m[0]
         g = m[1]
+        loss_start = 0.0
         for i in range(P):
             start(m)
             out_div[i] = -1
@@ -119,7 +123,18 @@ def chunk_kernel(start, advance, observe):
                     advance(rng, k, observed, m)
                     observed = False
                     k += 1
-                loss = observe(m)
+                if k == 0 and i > 0:
+                    # every path starts at the same point (start draws nothing): its observation
+                    # there is the chunk's first path's, copied instead of evaluated again
+                    for j in range(g.shape[0]):
+                        g[j] = g_start[j]
+                    loss = loss_start
+                else:
+                    loss = observe(m)
+                    if k == 0:
+                        for j in range(g.shape[0]):
+                            g_start[j] = g[j]
+                        loss_start = loss
                 observed = True
                 if store_save_point(si, i, k, x, g, loss, blowup, out_loss, out_gn, out_x, out_div, record_x):
                     break
@@ -133,7 +148,8 @@ def run_model(run_chunk, make_buffers, *, saves, paths: int, d: int, seed: int, 
     tuple (fresh private buffers). Returns ``(loss, grad_norm, iterates or None, diverged_at)``."""
 
     def call(rng, cl, cg, cx, cd):
-        run_chunk(rng, saves, blowup, make_buffers(), cl, cg, cx, cd, record_iterates)
+        m = make_buffers()
+        run_chunk(rng, saves, blowup, m, cl, cg, cx, cd, record_iterates, np.empty(m[1].shape[0]))
 
     return run_paths(call, n_save=saves.size, paths=paths, d=d, seed=seed, threads=threads,
                      record_iterates=record_iterates)

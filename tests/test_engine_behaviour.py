@@ -51,6 +51,32 @@ def test_paths_are_prefix_stable_and_independent():
     assert np.unique(b.loss[-1]).size == b.paths
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("finite_sum", [False, True])
+def test_first_observation_is_shared_and_gradient_descent_is_exact(threads, finite_sum):
+    """Every path starts at x0, so the core evaluates f and grad f there once per chunk and copies them
+    to the chunk's other paths, whose first step then reads the copied gradient. Exact gradients
+    (noise=None; a quartic, and least squares on iris through its one-pass value_grad): every path
+    must be bit-identical to the first, and match a NumPy loop of x <- x - lr grad f(x) (f, grad f
+    from the landscape's kernels) to rounding."""
+    if finite_sum:
+        from methods import finite_sum as FS
+        f = L.LeastSquares.from_dataset(FS.load("iris"), reg=1e-3)
+    else:
+        f = L.Quartic(d=5)
+    x0 = np.linspace(-1.0, 1.5, f.d)
+    lr, steps = 0.05, 40
+    run = simulate(f, O.SGD(lr=lr), None, x0=x0, steps=steps, paths=7, seed=0, save_every=1, threads=threads)
+    for col in range(1, 7):
+        np.testing.assert_array_equal(run.loss[:, col], run.loss[:, 0])
+        np.testing.assert_array_equal(run.grad_norm[:, col], run.grad_norm[:, 0])
+    x, ref = x0.copy(), []
+    for _ in range(steps + 1):
+        ref.append(f.f(x) - f.f_star)
+        x = x - lr * f.gradient(x)
+    np.testing.assert_allclose(run.loss[:, 0], ref, rtol=1e-12, atol=1e-15)
+
+
 def test_divergence_is_counted_and_excluded():
     """GD on a parabola diverges iff eta > 2/lambda; with lambda = 4 and eta = 0.6 every
     path blows up, with a per-path random start only some do."""
