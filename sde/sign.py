@@ -29,9 +29,11 @@ run-time decoding in the coordinate loop) and applies the diagonal Euler-Maruyam
 the mean signs (for one agent, two loops over the coordinates; ``_step_for``). The Gaussian
 ``erf`` is ``sde.special.erf``, a branch-free form that vectorises (relative error below ``2e-14`` against scipy on the whole real line), Cauchy's
 ``(2/pi) arctan`` is ``sde.special.atan`` (the same, below ``1e-15``), Student-t with an integer
-``nu <= 30`` the closed forms ``sde.special.sign_mean_t_int_for`` (below ``1e-14``), other
-``nu`` call scipy's ``stdtr``; ``1/(sqrt2 sigma_i)`` is tabulated once per model. The phase kinds
-and non-integer Student-t laws keep their arithmetic bit for bit.
+``nu <= 30`` the closed forms ``sde.special.sign_mean_t_int_for`` (below ``1e-14``), any other
+``nu <= 1000`` a table of ``sde.special.sign_mean_t_table_for`` built once per ``nu`` (absolute error
+below ``1e-13``; it replaced a call of scipy's ``stdtr`` per coordinate, 37 times slower, in stop 27),
+larger ``nu`` call scipy's ``stdtr``; ``1/(sqrt2 sigma_i)`` is tabulated once per model. The phase
+kinds keep their arithmetic bit for bit.
 """
 from __future__ import annotations
 
@@ -44,7 +46,8 @@ from methods._jit import inline_kernel, kernel
 
 from .base import SDEModel
 from .registry import register
-from .special import T_INT_MAX_NU, atan, erf, sign_mean_t, sign_mean_t_int_for, slope
+from .special import (T_INT_MAX_NU, T_TABLE_MAX_NU, atan, erf, sign_mean_t, sign_mean_t_int_for,
+                      sign_mean_t_table_for, slope)
 
 KINDS = {"classic": 0, "corrected": 1, "phase1": 2, "phase2": 3, "phase3": 4, "corrected_matched": 5}
 _ERF_HALF = math.erf(0.5)
@@ -56,11 +59,11 @@ PHASE2_INTERCEPT = (3 * _ERF_HALF - _ERF_3HALF) / 2  # 0.29770
 _HEAD = 6
 
 
-def _agent_mean_for(kind, law, nu_int=0):
+def _agent_mean_for(kind, law, nu_c=0):
     """The per-agent mean sign (or its phase approximation) of one coordinate, ``mean(g, sig, inv,
     nu, c_nu)`` with ``inv = 1/(sqrt2 sig)``: ``kind`` and ``law`` (``_law_code``: 0 Gaussian,
-    1 Student-t, 2 Cauchy, 3 integer ``nu = nu_int``) are compile-time constants of the returned
-    kernel (no run-time decoding in the coordinate loop)."""
+    1 Student-t by scipy's ``stdtr``, 2 Cauchy, 3 integer ``nu = nu_c``, 4 the table of ``nu = nu_c``)
+    are compile-time constants of the returned kernel (no run-time decoding in the coordinate loop)."""
     if kind == 2:  # phase 1
 
         @inline_kernel
@@ -94,11 +97,18 @@ def _agent_mean_for(kind, law, nu_int=0):
             return (2.0 / math.pi) * atan(g / sig)
 
     elif law == 3:  # integer nu: the closed forms of sde.special, branch-free
-        t_int = sign_mean_t_int_for(nu_int)
+        t_int = sign_mean_t_int_for(nu_c)
 
         @inline_kernel
         def mean(g, sig, inv, nu, c_nu):
             return t_int(g / sig)
+
+    elif law == 4:  # any other nu up to T_TABLE_MAX_NU: the per-nu table, branch-free
+        t_tab = sign_mean_t_table_for(nu_c)
+
+        @inline_kernel
+        def mean(g, sig, inv, nu, c_nu):
+            return t_tab(g / sig)
 
     else:
 
@@ -109,11 +119,11 @@ def _agent_mean_for(kind, law, nu_int=0):
     return mean
 
 
-def _means_for(kind, law, one_agent, nu_int=0):
+def _means_for(kind, law, one_agent, nu_c=0):
     """``means(g, p, d, m, m2)``: ``m_j = mean_i m_i(g_j)`` and ``m2_j = mean_i m_i(g_j)^2`` into
     the buffers ``m``, ``m2``. Several agents: agents outer, coordinates inner (the inner loop
     vectorises), summed in agent order as before."""
-    mean = _agent_mean_for(kind, law, nu_int)
+    mean = _agent_mean_for(kind, law, nu_c)
 
     @inline_kernel
     def means(g, p, d, m, m2):
@@ -149,12 +159,12 @@ def _means_for(kind, law, one_agent, nu_int=0):
 _DRIFTS: dict = {}
 
 
-def _drift_for(grad, hvp, kind, law, one_agent, nu_int=0):
+def _drift_for(grad, hvp, kind, law, one_agent, nu_c=0):
     """The drift ``b(X)`` alone (``drift(t, y, s, p, lp, work, out)``; tests and diagnostics): the
     step below computes the same numbers fused with the diffusion."""
-    key = (grad, hvp, kind, law, one_agent, nu_int)
+    key = (grad, hvp, kind, law, one_agent, nu_c)
     if key not in _DRIFTS:
-        means = _means_for(kind, law, one_agent, nu_int)
+        means = _means_for(kind, law, one_agent, nu_c)
 
         @kernel
         def drift(t, y, s, p, lp, work, out):
@@ -191,27 +201,30 @@ def _drift_for(grad, hvp, kind, law, one_agent, nu_int=0):
 def _law_code(law, nu):
     """The kernels' noise-law code and integer ``nu``: ``(0, 0)`` Gaussian, ``(2, 1)`` Cauchy (the
     branch-free ``atan``), ``(3, nu)`` Student-t with an integer ``nu <= T_INT_MAX_NU`` (closed
-    forms), ``(1, 0)`` any other Student-t (scipy's ``stdtr``)."""
+    forms), ``(4, nu)`` any other Student-t with ``nu <= T_TABLE_MAX_NU`` (the per-nu table), ``(1, 0)``
+    beyond (scipy's ``stdtr``)."""
     if law == 0:
         return 0, 0
     if nu == 1.0:
         return 2, 1
     if nu == int(nu) and nu <= T_INT_MAX_NU:
         return 3, int(nu)
+    if nu <= T_TABLE_MAX_NU:
+        return 4, float(nu)
     return 1, 0
 
 
 def drift_of(model):
     """The compiled drift kernel of a sign ``SDEModel`` (``drift(t, y, s, p, lp, work, out)``)."""
     lk = model.landscape.kernels
-    law, nu_int = _law_code(model.params[3], model.params[4])
-    return _drift_for(lk.grad, lk.hvp, KINDS[model.kind], law, model.optimizer.agents == 1, nu_int)
+    law, nu_c = _law_code(model.params[3], model.params[4])
+    return _drift_for(lk.grad, lk.hvp, KINDS[model.kind], law, model.optimizer.agents == 1, nu_c)
 
 
 _STEPS: dict = {}
 
 
-def _step_for(grad, hvp, coord_grad, kind, law, one_agent, nu_int=0):
+def _step_for(grad, hvp, coord_grad, kind, law, one_agent, nu_c=0):
     """The Euler-Maruyama step ``X_j += b_j dt + c_j sqrt(dt) z_j``, ``c_j = s sqrt(eta/N)
     sqrt(max(1 - m2_j, 0))`` (``1`` for phase 3), specialised at compile time on ``kind``, ``law``
     and one agent. Without curvature (every kind but ``corrected``, ``corrected_matched``) and for
@@ -224,18 +237,18 @@ def _step_for(grad, hvp, coord_grad, kind, law, one_agent, nu_int=0):
     order)."""
     if kind in (1, 5) or not one_agent:
         coord_grad = None
-    key = (grad, hvp, coord_grad, kind, law, one_agent, nu_int)
+    key = (grad, hvp, coord_grad, kind, law, one_agent, nu_c)
     if key in _STEPS:
         return _STEPS[key]
-    means = _means_for(kind, law, one_agent, nu_int)
-    mean = _agent_mean_for(kind, law, nu_int)
+    means = _means_for(kind, law, one_agent, nu_c)
+    mean = _agent_mean_for(kind, law, nu_c)
 
     @inline_kernel
     def diffusion(m2j):
         return 1.0 if kind == 4 else max(1.0 - m2j, 0.0)
 
     if kind in (1, 5):
-        drift = _drift_for(grad, hvp, kind, law, one_agent, nu_int)
+        drift = _drift_for(grad, hvp, kind, law, one_agent, nu_c)
 
         @inline_kernel
         def step(t, y, dt, z, s, p, lp, work):
@@ -324,8 +337,8 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     p = np.concatenate([[optimizer.lr, float(agents), float(KINDS[kind]), float(law), nu if law else 0.0, c_nu],
                         table.ravel(), 1.0 / (math.sqrt(2.0) * table.ravel())])
     lk = landscape.kernels
-    code, nu_int = _law_code(law, nu)
-    step = _step_for(lk.grad, lk.hvp, lk.coord_grad, KINDS[kind], code, agents == 1, nu_int)
+    code, nu_c = _law_code(law, nu)
+    step = _step_for(lk.grad, lk.hvp, lk.coord_grad, KINDS[kind], code, agents == 1, nu_c)
     mtxt = "erf(grad f/(sqrt2 sigma_i))" if law == 0 else f"2 F_t{nu:g}(grad f/sigma_i) - 1"
     formula = {
         "classic": f"dX = -s m dt + s sqrt(eta/N) sqrt(I - mean diag(m_i^2)) dW,  m_i = {mtxt}",
@@ -349,7 +362,7 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
               "phase3": "arXiv 2411.15958, Lemma 3.4 (phase 3); arXiv 2502.17009 (N agents, derived here)"}[kind]
     name = "SignSGD" if agents == 1 else "DSignSGD"
     return SDEModel(method=name, kind=kind, landscape=landscape, noise=noise, optimizer=optimizer, params=p,
-                    step=step, key=("sign", lk.grad, lk.hvp, lk.coord_grad, KINDS[kind], code, agents == 1, nu_int), state_dim=d, noise_dim=d, work_size=2 * d + 4 * d,
+                    step=step, key=("sign", lk.grad, lk.hvp, lk.coord_grad, KINDS[kind], code, agents == 1, nu_c), state_dim=d, noise_dim=d, work_size=2 * d + 4 * d,
                     time_per_step=optimizer.lr, provenance=provenance, source=source, formula=formula)
 
 

@@ -82,6 +82,44 @@ def test_integer_t_sign_means_against_scipy(nus):
         assert rel.max() < T_INT_MAX_REL_ERROR, (nu, rel.max(), y[rel.argmax()])
 
 
+@pytest.mark.parametrize("nus", [pytest.param((0.3, 2.5, 45.5), id="fast-nus"),
+                                 pytest.param((0.5, 1.5, 3.7, 7.5, 31.0, 200.0, 1000.0), id="more-nus",
+                                              marks=pytest.mark.slow)])
+def test_tabulated_t_sign_means_against_scipy(nus):
+    """The per-nu table of E sign(y + T), T ~ t_nu (any nu up to 1000: quintic Hermite pieces, then
+    the incomplete beta's tail series) against scipy to its stated absolute error 1e-13, and 1e-12
+    relative for |y| >= 1e-150: sign(y) I_{y^2/(nu+y^2)}(1/2, nu/2) for y^2 <= nu, sign(y) (1 -
+    I_{nu/(nu+y^2)}(nu/2, 1/2)) beyond (each without cancellation); y on [-50, 50] densely (the
+    table's pieces and its end), +-[1e-150, 1e6] geometrically (the tail); +-inf give +-1, NaN NaN."""
+    from sde.special import T_TABLE_MAX_ABS_ERROR, sign_mean_t_table_for
+
+    g = np.geomspace(1e-150, 1e6, 4001)
+    y = np.concatenate([np.linspace(-50, 50, 100_001), g, -g, [0.0]])
+    for nu in nus:
+        fn = sign_mean_t_table_for(nu)
+
+        @njit
+        def many(x, out):
+            for i in range(x.shape[0]):
+                out[i] = fn(x[i])
+
+        out = np.empty_like(y)
+        many(y, out)
+        with np.errstate(all="ignore"):
+            ref = np.sign(y) * np.where(y * y <= nu, special.betainc(0.5, nu / 2, y * y / (nu + y * y)),
+                                        1.0 - special.betainc(nu / 2, 0.5, nu / (nu + y * y)))
+        err = np.abs(out - ref)
+        assert err.max() < T_TABLE_MAX_ABS_ERROR, (nu, err.max(), y[err.argmax()])
+        nz = ref != 0
+        rel = err[nz] / np.abs(ref[nz])
+        assert rel.max() < 1e-12, (nu, rel.max(), y[nz][rel.argmax()])
+        ends = np.empty(3)
+        many(np.array([np.inf, -np.inf, np.nan]), ends)
+        assert ends[0] == 1.0 and ends[1] == -1.0 and np.isnan(ends[2])
+    with pytest.raises(ValueError, match="nu"):
+        sign_mean_t_table_for(0.0)
+
+
 def test_sign_mean_functions():
     """The compiled mean signs against forms that do not share their code: Cephes' erf (scipy) for
     the branch-free erf (to its stated 2e-14); for the t law (compiled: scipy's stdtr) the
