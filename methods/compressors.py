@@ -27,12 +27,9 @@ import numpy as np
 
 from typing import Callable, NamedTuple
 
-from llvmlite import ir
-from numba.core import types
-from numba.extending import intrinsic
-
 from . import _checks, rng as _rng
 from ._jit import each_row, inline_kernel, kernel
+from .elementary import f64_bits as _f64_bits
 from .component import (Component, Shape, State, check_state_size, check_user_kernels, init_block, shape_of,
                         store_user_params)
 
@@ -365,18 +362,6 @@ def _ranks_before(v, a, b):
     if y != y:
         y = math.inf
     return x > y or (x == y and a < b)
-
-
-@intrinsic
-def _f64_bits(typingctx, x):
-    """The 64 bits of a float64 as an int64 (a bit cast, no conversion)."""
-    if not isinstance(x, types.Float) or x.bitwidth != 64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(64))
-
-    return types.int64(types.float64), codegen
 
 
 _ABS_MASK = 0x7FFFFFFFFFFFFFFF  # clears the sign bit; also above every magnitude key

@@ -1,7 +1,8 @@
 """Elementary functions for numba kernels, written without branches so that a loop of them
 vectorises (a libm call per element does not).
 
-``fma(a, b, c)``: ``a b + c`` rounded once (LLVM's ``llvm.fma.f64``).
+``fma(a, b, c)``: ``a b + c`` rounded once (LLVM's ``llvm.fma.f64``); ``f64_bits(x)`` and
+``bits_f64(b)``: a float64's 64 bits as an int64 and back (bit casts).
 
 ``tanh(x)``: with ``a = min(|x|, 20)`` (``tanh 20 = 1`` in double precision),
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import math
 
+from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
 
@@ -46,6 +48,30 @@ def fma(typingctx, a, b, c):
         return builder.fma(*args)
 
     return sig, codegen
+
+
+@intrinsic
+def f64_bits(typingctx, x):
+    """The 64 bits of a float64 as an int64 (a bit cast, no conversion)."""
+    if not isinstance(x, types.Float) or x.bitwidth != 64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def bits_f64(typingctx, b):
+    """The float64 whose 64 bits are the int64 ``b`` (a bit cast, no conversion)."""
+    if not isinstance(b, types.Integer) or b.bitwidth != 64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
 
 
 @inline_kernel

@@ -123,6 +123,14 @@ def _layer(p, t0, l):
 
 
 @inline_kernel
+def _rows8(x, r, nout):
+    """Eight consecutive rows of a row-major weight matrix in ``x``, the first starting at ``x[r]`` (views)."""
+    return (x[r:r + nout], x[r + nout:r + 2 * nout], x[r + 2 * nout:r + 3 * nout], x[r + 3 * nout:r + 4 * nout],
+            x[r + 4 * nout:r + 5 * nout], x[r + 5 * nout:r + 6 * nout], x[r + 6 * nout:r + 7 * nout],
+            x[r + 7 * nout:r + 8 * nout])
+
+
+@inline_kernel
 def _affine(x, woff, nin, nout, a_in, u):
     """``u = W^T a_in + b`` for the layer whose ``nin x nout`` weights ``W`` start at ``x[woff]`` (row
     major) with the biases ``b`` right after them: each ``u_j`` is summed from ``b_j`` over
@@ -146,14 +154,7 @@ def _affine(x, woff, nin, nout, a_in, u):
         c5 = a_in[k + 5]
         c6 = a_in[k + 6]
         c7 = a_in[k + 7]
-        w0 = x[r:r + nout]
-        w1 = x[r + nout:r + 2 * nout]
-        w2 = x[r + 2 * nout:r + 3 * nout]
-        w3 = x[r + 3 * nout:r + 4 * nout]
-        w4 = x[r + 4 * nout:r + 5 * nout]
-        w5 = x[r + 5 * nout:r + 6 * nout]
-        w6 = x[r + 6 * nout:r + 7 * nout]
-        w7 = x[r + 7 * nout:r + 8 * nout]
+        w0, w1, w2, w3, w4, w5, w6, w7 = _rows8(x, r, nout)
         for j in range(nout):
             uu[j] = (((((((uu[j] + w0[j] * c0) + w1[j] * c1) + w2[j] * c2) + w3[j] * c3) + w4[j] * c4)
                       + w5[j] * c5) + w6[j] * c6) + w7[j] * c7
@@ -278,14 +279,7 @@ def _deltas(x, i, w, p, buf):
         k0 = 0
         while k0 + 8 <= nin:
             r = woff + k0 * nout
-            w0 = x[r:r + nout]
-            w1 = x[r + nout:r + 2 * nout]
-            w2 = x[r + 2 * nout:r + 3 * nout]
-            w3 = x[r + 3 * nout:r + 4 * nout]
-            w4 = x[r + 4 * nout:r + 5 * nout]
-            w5 = x[r + 5 * nout:r + 6 * nout]
-            w6 = x[r + 6 * nout:r + 7 * nout]
-            w7 = x[r + 7 * nout:r + 8 * nout]
+            w0, w1, w2, w3, w4, w5, w6, w7 = _rows8(x, r, nout)
             s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
             for j in range(nout):
                 c = dl[j]

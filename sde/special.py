@@ -35,13 +35,11 @@ import ctypes
 import math
 
 import numpy as np
-from llvmlite import ir
-from numba.core import types
-from numba.extending import get_cython_function_address, intrinsic
+from numba.extending import get_cython_function_address
 from scipy import stats
 
 from methods._jit import inline_kernel, kernel
-from methods.elementary import fma
+from methods.elementary import bits_f64, f64_bits, fma
 
 
 def _load_stdtr():
@@ -221,39 +219,15 @@ _LN2_HI = 6.93147180369123816490e-01  # fdlibm's split of ln 2: LN2_HI has 32 tr
 _LN2_LO = 1.90821492927058770002e-10
 
 
-@intrinsic
-def _f64_to_bits(typingctx, x):
-    """The 64 bits of a float64 as an int64 (a bit cast)."""
-    if not isinstance(x, types.Float) or x.bitwidth != 64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(64))
-
-    return types.int64(types.float64), codegen
-
-
-@intrinsic
-def _bits_to_f64(typingctx, b):
-    """The float64 whose bits are the int64 ``b`` (a bit cast)."""
-    if not isinstance(b, types.Integer) or b.bitwidth != 64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-
-    return types.float64(types.int64), codegen
-
-
 @inline_kernel
 def _log_normal(x):
     """``ln x`` for a positive normal float64, branch-free (vectorisable): ``x = 2^e m`` from the bits,
     ``m`` in ``[sqrt(1/2), sqrt 2)``, ``ln m = 2 atanh(s)``, ``s = (m - 1)/(m + 1)``, the series to
     ``s^21`` (remainder below ``3e-17`` relative), ``e ln 2`` with ``ln 2`` split in two. Relative
     error a few ulp; ``0`` gives about ``-709`` (its use below only needs a large negative value)."""
-    b = _f64_to_bits(x)
+    b = f64_bits(x)
     e = (b >> 52) - 1023
-    m = _bits_to_f64((b & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
+    m = bits_f64((b & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
     big = m > 1.4142135623730951
     m = m * 0.5 if big else m
     e = e + 1 if big else e
