@@ -25,7 +25,8 @@ kernel_without_nrt = _numba_compat.njit_without_nrt(nogil=True, error_model="num
 # a compiled function that allocates nothing and is called, not inlined, many times per step (a
 # per-sample gradient): without reference counting where the internals are on, as the engines' loops
 # are (each call of an NRT build increfs and decrefs its array arguments and every slice it takes)
-leaf_kernel = kernel_without_nrt if kernel_without_nrt is not None else kernel
+leaf_kernel = (kernel_without_nrt if kernel_without_nrt is not None and _numba_compat.STACK_ARRAY_ON_STACK
+               else kernel)  # (scratch from np.empty allocates: the reference-counted build then)
 
 _ROW_LOOPS: dict = {}
 

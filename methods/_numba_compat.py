@@ -135,3 +135,4 @@ def _make_stack_array():
 
 
 stack_array = _make_stack_array()
+STACK_ARRAY_ON_STACK = not hasattr(stack_array, "py_func")  # False: the np.empty fallback (it allocates)

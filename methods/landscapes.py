@@ -10,8 +10,9 @@ vector ``params()`` as their last input:
 * ``hess(x, p, out)``: ``out = H(x)`` (dense, ``d x d``)
 
 Finite sums also give ``value_grad(x, p, out) -> float``: ``out = grad f(x)`` and ``f(x)`` returned,
-bit for bit what ``grad`` and ``value`` give, in one pass over the samples (each sample's forward pass
-serves both); the engines' save points call it through ``value_and_grad`` (two calls for the others).
+bit for bit what ``grad`` and ``value`` give, in one pass over the samples (for the MLP each sample's
+forward pass serves both; the linear models evaluate each sample's loss and gradient side by side);
+the engines' save points call it through ``value_and_grad`` (two calls for the others).
 
 Separable landscapes (``f(x) = sum_j f_j(x_j)``) also give ``coord_grad(xj, j, p) -> f_j'(xj)``,
 inlined, with ``grad`` built from it: the engines then fold the gradient into their update

@@ -30,8 +30,9 @@ Compiled per-sample kernels (the contract of ``methods.finite_sum``: ``grad_add`
 * ``hess``: dense, column ``j`` the HVP with ``e_j`` (``d`` HVPs over all samples: small ``d`` only).
 
 The per-sample working space (activations, deltas and their R-images, ``4 (sum hidden + K)``
-numbers) lives on the stack frame of the per-sample kernel (``methods._numba_compat.stack_array``,
-a size fixed when the kernels are compiled, one compiled set per power-of-two size bucket): the
+numbers, four samples' of it in ``rows_add``) lives on the stack frame of the per-sample kernel
+(``methods._numba_compat.stack_array``, a size fixed when the kernels are compiled, one compiled set
+per power-of-two size bucket): the
 hot path allocates nothing, so it runs inside the engines' loops compiled without reference counting,
 and the per-sample kernels themselves are compiled without it (``methods._jit.leaf_kernel``).
 
@@ -71,7 +72,8 @@ from .elementary import tanh
 from .finite_sum import HEAD, FiniteSum, _assemble, _Classifier
 
 ACTIVATIONS = {"tanh": 0, "relu": 1}
-MAX_UNITS = 2048  # sum(hidden) + K: the stack scratch is 4 * this many doubles at most (64 KiB)
+MAX_UNITS = 2048  # sum(hidden) + K: a sample's stack scratch is 4 * this many doubles at most (64 KiB;
+# rows_add holds four samples' at once: 256 KiB at most)
 # params tail after [n, K, reg, m, A (n m), y (n)]: [L, activation, tot = sum(hidden) + K, hidden (L)]
 
 
@@ -439,7 +441,6 @@ def _backward_r(x, v, i, p, buf, out):
 
 
 _KERNELS: dict = {}
-_ROWS_ADD: dict = {}
 
 
 def _kernels_for(size: int):
@@ -483,8 +484,6 @@ def _kernels_for(size: int):
                     _accumulate(p, int(idx[q + b]) if by_index else q + b, bufs[b * size:(b + 1) * size], out)
             q += cnt
         return s
-
-    _ROWS_ADD[size] = rows_add
 
     # one sample: rows_add over a one-entry index (one compiled copy of the network's passes)
     @leaf_kernel

@@ -66,8 +66,9 @@ def test_first_observation_is_shared_and_gradient_descent_is_exact(threads, fini
         f = L.Quartic(d=5)
     x0 = np.linspace(-1.0, 1.5, f.d)
     lr, steps = 0.05, 40
-    run = simulate(f, O.SGD(lr=lr), None, x0=x0, steps=steps, paths=7, seed=0, save_every=1, threads=threads)
-    for col in range(1, 7):
+    # 150 paths: three chunks (methods.parallel.CHUNK = 64), each with its own first path
+    run = simulate(f, O.SGD(lr=lr), None, x0=x0, steps=steps, paths=150, seed=0, save_every=1, threads=threads)
+    for col in range(1, 150):
         np.testing.assert_array_equal(run.loss[:, col], run.loss[:, 0])
         np.testing.assert_array_equal(run.grad_norm[:, col], run.grad_norm[:, 0])
     x, ref = x0.copy(), []

@@ -89,12 +89,13 @@ def test_tabulated_t_sign_means_against_scipy(nus):
     """The per-nu table of E sign(y + T), T ~ t_nu (any nu up to 1000: quintic Hermite pieces, then
     the incomplete beta's tail series) against scipy to its stated absolute error 1e-13, and 1e-12
     relative for |y| >= 1e-150: sign(y) I_{y^2/(nu+y^2)}(1/2, nu/2) for y^2 <= nu, sign(y) (1 -
-    I_{nu/(nu+y^2)}(nu/2, 1/2)) beyond (each without cancellation); y on [-50, 50] densely (the
-    table's pieces and its end), +-[1e-150, 1e6] geometrically (the tail); +-inf give +-1, NaN NaN."""
+    I_{nu/(nu+y^2)}(nu/2, 1/2)) beyond (each without cancellation); y on [-50, 50] densely and on
+    [-120, 120] (the table's pieces and its end, at y = 95 for nu = 1000), +-[1e-150, 1e6]
+    geometrically (the tail); +-inf give +-1, NaN NaN."""
     from sde.special import T_TABLE_MAX_ABS_ERROR, sign_mean_t_table_for
 
     g = np.geomspace(1e-150, 1e6, 4001)
-    y = np.concatenate([np.linspace(-50, 50, 100_001), g, -g, [0.0]])
+    y = np.concatenate([np.linspace(-50, 50, 100_001), np.linspace(-120, 120, 48_001), g, -g, [0.0]])
     for nu in nus:
         fn = sign_mean_t_table_for(nu)
         with np.errstate(all="ignore"):
