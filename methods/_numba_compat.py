@@ -135,4 +135,5 @@ def _make_stack_array():
 
 
 stack_array = _make_stack_array()
-STACK_ARRAY_ON_STACK = not hasattr(stack_array, "py_func")  # False: the np.empty fallback (it allocates)
+# True for the intrinsic; False for the np.empty fallback (an njit function: it allocates)
+STACK_ARRAY_ON_STACK = not hasattr(stack_array, "py_func")

@@ -167,7 +167,7 @@ def get_kernel(landscape, optimizer, noise):
         if key not in _KERNELS:
             lk = landscape.kernels
             ok = optimizer.kernels
-            vg = _landscapes.value_and_grad(lk.value, lk.grad, lk.value_grad)
+            vg = _landscapes.value_and_grad(lk)
             if local:  # local steps (methods.federated): another model of the core
                 from .federated import local_model, point_grad_kernel
 

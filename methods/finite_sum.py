@@ -240,29 +240,22 @@ def _sm_hess_add(x, i, p, out):
 
 
 # ------------------------------------------------------------------ generic assembly
-def _assemble(loss, grad_add, hvp_add, hess_add, loss_grad_add=None, rows_add=None):
+def _assemble(loss, grad_add, hvp_add, hess_add, rows_add=None):
     """The landscape kernels and the per-sample kernels of ``f = (1/n) sum_i h_i + reg/2 ||x||^2``
     (``hess_add=None``: the dense Hessian from ``d`` Hessian-vector products, ``landscapes.hess_from_hvp``).
-    ``loss_grad_add(x, i, w, p, out) -> h_i(x)``: ``grad_add`` that also returns the sample's loss, the
-    same bits as ``loss`` (one forward pass for both; ``None``: ``loss`` then ``grad_add``).
-    ``rows_add(x, idx, lo, hi, w, p, s, out) -> s``: ``loss_grad_add`` over the rows
-    ``q = lo..hi-1`` in order (sample ``idx[q]``, or ``q`` when ``idx`` is empty), ``s`` the running sum
-    of the losses, the same bits as the loop of ``loss_grad_add`` it replaces (a landscape that
-    processes several samples at once; ``None``: that loop)."""
-    if loss_grad_add is None:
-        @inline_kernel
-        def loss_grad_add(x, i, w, p, out):
-            h = loss(x, i, p)
-            grad_add(x, i, w, p, out)
-            return h
-
-    blocked = rows_add is not None  # the landscape's own rows_add: the full and batch gradients use it
+    ``rows_add(x, idx, lo, hi, w, p, s, out) -> s``: for the rows ``q = lo..hi-1`` in order (sample
+    ``idx[q]``, or ``q`` when ``idx`` is empty) ``out += w grad h_i`` and ``s += h_i``, the same bits
+    as ``loss`` and ``grad_add`` row by row (a landscape that processes several samples at once, the
+    MLP's; then the full and batch gradients use it too; ``None``: that loop)."""
+    blocked = rows_add is not None
     if rows_add is None:
         @inline_kernel
         def rows_add(x, idx, lo, hi, w, p, s, out):
             by_index = idx.shape[0] > 0
             for q in range(lo, hi):
-                s += loss_grad_add(x, int(idx[q]) if by_index else q, w, p, out)
+                i = int(idx[q]) if by_index else q
+                s += loss(x, i, p)
+                grad_add(x, i, w, p, out)
             return s
 
     @leaf_kernel

@@ -62,20 +62,20 @@ class LandscapeKernels(NamedTuple):
 _VALUE_AND_GRAD: dict = {}
 
 
-def value_and_grad(value, grad, value_grad=None):
-    """An inlined ``vg(x, p, out) -> f(x)`` that also writes ``out = grad f(x)``: ``value_grad`` where
-    the landscape has one, else ``grad`` then ``value`` (the same bits either way)."""
-    key = (value, grad, value_grad)
+def value_and_grad(kernels: LandscapeKernels):
+    """``vg(x, p, out) -> f(x)`` that also writes ``out = grad f(x)``: the landscape's ``value_grad``
+    where it has one, else an inlined ``grad`` then ``value`` (the same bits either way)."""
+    if kernels.value_grad is not None:
+        return kernels.value_grad
+    key = (kernels.value, kernels.grad)
     if key not in _VALUE_AND_GRAD:
-        if value_grad is not None:
-            @inline_kernel
-            def vg(x, p, out):
-                return value_grad(x, p, out)
-        else:
-            @inline_kernel
-            def vg(x, p, out):
-                grad(x, p, out)
-                return value(x, p)
+        value, grad = key
+
+        @inline_kernel
+        def vg(x, p, out):
+            grad(x, p, out)
+            return value(x, p)
+
         _VALUE_AND_GRAD[key] = vg
     return _VALUE_AND_GRAD[key]
 

@@ -32,9 +32,9 @@ Compiled per-sample kernels (the contract of ``methods.finite_sum``: ``grad_add`
 The per-sample working space (activations, deltas and their R-images, ``4 (sum hidden + K)``
 numbers, four samples' of it in ``rows_add``) lives on the stack frame of the per-sample kernel
 (``methods._numba_compat.stack_array``, a size fixed when the kernels are compiled, one compiled set
-per power-of-two size bucket): the
-hot path allocates nothing, so it runs inside the engines' loops compiled without reference counting,
-and the per-sample kernels themselves are compiled without it (``methods._jit.leaf_kernel``).
+per power-of-two size bucket): the hot path allocates nothing, so it runs inside the engines' loops
+compiled without reference counting, and the per-sample kernels themselves are compiled without it
+(``methods._jit.leaf_kernel``).
 
 Speed without changing a bit (every result equals the plain loop's: each number gets the same
 floating-point operations in the same order):
@@ -125,6 +125,16 @@ def _layer(p, t0, l):
 
 
 @inline_kernel
+def _layer_input(p, i, l, aoff, nin, buf):
+    """Layer ``l``'s input ``a_{l-1}``: sample ``i``'s features for the first layer, else the
+    activations before ``aoff`` in ``buf``."""
+    m = int(p[3])
+    if l == 0:
+        return p[HEAD + i * m:HEAD + i * m + m]
+    return buf[aoff - nin:aoff]
+
+
+@inline_kernel
 def _rows8(x, r, nout):
     """Eight consecutive rows of a row-major weight matrix in ``x``, the first starting at ``x[r]`` (views)."""
     return (x[r:r + nout], x[r + nout:r + 2 * nout], x[r + 2 * nout:r + 3 * nout], x[r + 3 * nout:r + 4 * nout],
@@ -185,10 +195,7 @@ def _forward(x, i, p, buf):
         nout = int(p[1]) if l == L else int(p[t0 + 3 + l])
         bo = woff + nin * nout
         u = buf[aoff:aoff + nout]
-        if l == 0:
-            a_in = p[HEAD + i * m:HEAD + i * m + m]
-        else:
-            a_in = buf[aoff - nin:aoff]
+        a_in = _layer_input(p, i, l, aoff, nin, buf)
         _affine(x, woff, nin, nout, a_in, u)
         if l < L:
             for j in range(nout):
@@ -231,10 +238,7 @@ def _forward_r(x, v, i, p, buf):
         cl = v[bo:bo + nout]
         for j in range(nout):
             ru[j] = cl[j]
-        if l == 0:
-            a_in = p[HEAD + i * m:HEAD + i * m + m]
-        else:
-            a_in = buf[aoff - nin:aoff]
+        a_in = _layer_input(p, i, l, aoff, nin, buf)
         for k in range(nin):
             c = a_in[k]
             vr = v[woff + k * nout:woff + (k + 1) * nout]
@@ -313,13 +317,9 @@ def _deltas(x, i, w, p, buf):
 
 
 @inline_kernel
-def _layer_input(p, i, l, aoff, nin, buf):
-    """Layer ``l``'s input ``a_{l-1}``: sample ``i``'s features for the first layer, else the
-    activations before ``aoff`` in ``buf``."""
-    m = int(p[3])
-    if l == 0:
-        return p[HEAD + i * m:HEAD + i * m + m]
-    return buf[aoff - nin:aoff]
+def _row(idx, by_index, q):
+    """The sample at row ``q`` of a pass: ``idx[q]`` (float64 holding indices), or ``q`` itself."""
+    return int(idx[q]) if by_index else q
 
 
 @inline_kernel
@@ -410,10 +410,7 @@ def _backward_r(x, v, i, p, buf, out):
         bo = woff + nin * nout
         dl = buf[D + aoff:D + aoff + nout]
         rdl = buf[RD + aoff:RD + aoff + nout]
-        if l == 0:
-            a_in = p[HEAD + i * m:HEAD + i * m + m]
-        else:
-            a_in = buf[aoff - nin:aoff]
+        a_in = _layer_input(p, i, l, aoff, nin, buf)
         ob = out[bo:bo + nout]
         for j in range(nout):
             ob[j] += rdl[j]
@@ -469,32 +466,25 @@ def _kernels_for(size: int):
         while q < hi:
             cnt = min(4, hi - q)  # not a constant: one compiled copy of the sample's pass, not four
             for b in range(cnt):
-                i = int(idx[q + b]) if by_index else q + b
+                i = _row(idx, by_index, q + b)
                 buf = bufs[b * size:(b + 1) * size]
                 s += _forward(x, i, p, buf)
                 _deltas(x, i, w, p, buf)
             if cnt == 4:
-                i0 = int(idx[q]) if by_index else q
-                i1 = int(idx[q + 1]) if by_index else q + 1
-                i2 = int(idx[q + 2]) if by_index else q + 2
-                i3 = int(idx[q + 3]) if by_index else q + 3
-                _accumulate4(p, i0, i1, i2, i3, bufs, size, out)
+                _accumulate4(p, _row(idx, by_index, q), _row(idx, by_index, q + 1), _row(idx, by_index, q + 2),
+                             _row(idx, by_index, q + 3), bufs, size, out)
             else:
                 for b in range(cnt):
-                    _accumulate(p, int(idx[q + b]) if by_index else q + b, bufs[b * size:(b + 1) * size], out)
+                    _accumulate(p, _row(idx, by_index, q + b), bufs[b * size:(b + 1) * size], out)
             q += cnt
         return s
 
     # one sample: rows_add over a one-entry index (one compiled copy of the network's passes)
     @leaf_kernel
-    def loss_grad_add(x, i, w, p, out):
+    def grad_add(x, i, w, p, out):
         one = stack_array(1)
         one[0] = i
-        return rows_add(x, one, 0, one.shape[0], w, p, 0.0, out)  # (hi not a literal: one compiled rows_add)
-
-    @leaf_kernel
-    def grad_add(x, i, w, p, out):
-        loss_grad_add(x, i, w, p, out)
+        rows_add(x, one, 0, one.shape[0], w, p, 0.0, out)  # (hi not a literal: one compiled rows_add)
 
     @leaf_kernel
     def hvp_add(x, v, i, p, out):
@@ -503,7 +493,7 @@ def _kernels_for(size: int):
         _forward_r(x, v, i, p, buf)
         _backward_r(x, v, i, p, buf, out)
 
-    _KERNELS[size] = _assemble(loss, grad_add, hvp_add, None, loss_grad_add, rows_add)  # hess from d HVPs
+    _KERNELS[size] = _assemble(loss, grad_add, hvp_add, None, rows_add)  # hess from d HVPs
     return _KERNELS[size]
 
 

@@ -52,7 +52,7 @@ from methods.optimizers import ClippedSGD
 
 from .base import SDEModel, euler_maruyama_diag
 from .registry import register
-from .special import _stdtr
+from .special import _stdtr, t_log_norm
 
 KINDS = {"classic": 0}
 # p layout: [lr, law (0 Gaussian, 1 Student-t), nu, log C_nu, clip, sigma (d)]
@@ -60,11 +60,6 @@ _HEAD = 5
 _NU2_BAND = 1e-3
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-
-
-def t_log_norm(nu: float) -> float:
-    """``log C_nu``, ``C_nu = Gamma((nu+1)/2) / (sqrt(nu pi) Gamma(nu/2))``."""
-    return math.lgamma((nu + 1) / 2) - math.lgamma(nu / 2) - 0.5 * math.log(nu * math.pi)
 
 
 @kernel

@@ -95,7 +95,7 @@ def _kernel_for(model: SDEModel, refine: int = 1):
     key = (model.key, model.step, lk.value, lk.grad, lk.value_grad, sched.key(), needs_grad, stable, refined)
     with _LOCK:
         if key not in _KERNELS:
-            vg = value_and_grad(lk.value, lk.grad, lk.value_grad)
+            vg = value_and_grad(lk)
             _KERNELS[key] = chunk_kernel(*sde_model(model.step, vg, lk.grad, sched.kernels.factor, needs_grad,
                                                     stable, refined))
         return _KERNELS[key]

@@ -27,14 +27,15 @@ covariance diagonal.
 The step is compiled for its kind, noise law and whether there is one agent (``_step_for``: no
 run-time decoding in the coordinate loop) and applies the diagonal Euler-Maruyama update after
 the mean signs (for one agent, two loops over the coordinates; ``_step_for``). The Gaussian
-``erf`` is ``sde.special.erf``, a branch-free form that vectorises (relative error below ``2e-14`` against scipy on the whole real line), Cauchy's
+``erf`` is ``sde.special.erf``, a branch-free form that vectorises (relative error below ``2e-14``
+against scipy on the whole real line), Cauchy's
 ``(2/pi) arctan`` is ``sde.special.atan`` (the same, below ``1e-15``), Student-t with an integer
 ``nu <= 30`` the closed forms ``sde.special.sign_mean_t_int_for`` (below ``1e-14``), any other
 ``nu <= 1000`` a table of ``sde.special.sign_mean_t_table_for`` built and compiled once per ``nu``
 (a sweep over many ``nu`` compiles a step for each; absolute error below ``1e-13``; it replaced a
 call of scipy's ``stdtr`` per coordinate, 37 times slower, in stop 27), larger ``nu`` call scipy's
-``stdtr``; ``1/(sqrt2 sigma_i)`` is tabulated once per model. The phase
-kinds keep their arithmetic bit for bit.
+``stdtr``; ``1/(sqrt2 sigma_i)`` is tabulated once per model. The phase kinds keep their
+arithmetic bit for bit.
 """
 from __future__ import annotations
 

@@ -244,6 +244,11 @@ def _log_normal(x):
     return fe * _LN2_HI + (lm + fe * _LN2_LO)
 
 
+def t_log_norm(nu: float) -> float:
+    """``log C_nu``, ``C_nu = Gamma((nu+1)/2) / (sqrt(nu pi) Gamma(nu/2))``, the Student-t density's constant."""
+    return math.lgamma((nu + 1) / 2) - math.lgamma(nu / 2) - 0.5 * math.log(nu * math.pi)
+
+
 def _t_table(nu: float):
     """The per-interval quintic Hermite coefficients of ``m(s) = 2 F_nu(scale s) - 1`` on
     ``s = k h .. (k + 1) h``, ``k < K`` (values from scipy's ``betainc``, derivatives from the density),
@@ -257,8 +262,7 @@ def _t_table(nu: float):
     s = np.arange(K + 1) * h
     y = scale * s
     f = sp.betainc(0.5, a, y * y / (nu + y * y))
-    logc = math.lgamma((nu + 1) / 2) - math.lgamma(nu / 2) - 0.5 * math.log(nu * math.pi)
-    pdf = np.exp(logc - (nu + 1) / 2 * np.log1p(y * y / nu))
+    pdf = np.exp(t_log_norm(nu) - (nu + 1) / 2 * np.log1p(y * y / nu))
     d1 = h * 2.0 * scale * pdf  # dm/dt, t = (s - s_k) / h
     d2 = h * h * 2.0 * scale * scale * (-(nu + 1) * y / (nu + y * y)) * pdf
     c0, c1, c2 = f[:-1], d1[:-1], d2[:-1] / 2.0
@@ -315,8 +319,7 @@ def sign_mean_t_table_for(nu: float):
         s = a * inv_scale
         sc = s if s < S1 else s_in
         u = sc * inv_h
-        k = int(u)
-        k = k if k < K else K - 1
+        k = int(u)  # < K: sc < S1 and u = 64 sc exactly
         t = u - k
         o = 6 * k
         t2 = t * t
