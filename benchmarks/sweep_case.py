@@ -1,5 +1,6 @@
 """The ``sweep`` case of ``python -m benchmarks``: ``methods.sweep`` over 16 points of about 0.5 s
-each (SGD, Gaussian noise, diagonal quadratic, d = 32, one engine thread per point), on threads
+each (SGD, Gaussian noise, diagonal quadratic, d = 32, one engine thread per point; the number of
+steps is calibrated on the machine to 0.5 s a point, ``calibrated_steps``), on threads
 and on a dask.distributed ``LocalCluster`` of processes, with 1 and 2 workers, in the same run.
 
 Rows (all timed in interleaved rounds after a warm-up sweep that compiles or loads the kernel in
@@ -31,6 +32,7 @@ import numpy as np
 from methods.sweep import DASK_COMPUTE_CONFIG
 
 POINTS = 16
+POINT_SECONDS = 0.5  # the issue's point size: steps are calibrated to it (calibrated_steps)
 
 
 def _point(p, seed, *, steps, paths, d):
@@ -58,6 +60,19 @@ def _own_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def calibrated_steps(paths: int, d: int, seconds: float = POINT_SECONDS, probe: int = 1000) -> int:
+    """The number of steps that makes one point take about ``seconds`` on this machine (one engine
+    thread; the best of two timed runs of ``probe`` steps after a compiling one), so that the case
+    measures dask against points of the issue's size whatever the machine's speed."""
+    _point({"lr": 0.01}, 0, steps=probe, paths=paths, d=d)
+    best = np.inf
+    for _ in range(2):
+        t0 = time.perf_counter()
+        _point({"lr": 0.01}, 0, steps=probe, paths=paths, d=d)
+        best = min(best, time.perf_counter() - t0)
+    return max(1, int(round(probe * seconds / best)))
+
+
 def case_sweep(a):
     import contextlib
     import functools
@@ -68,12 +83,12 @@ def case_sweep(a):
     from methods import sweep
 
     d, paths = 32, a.paths
-    steps = max(1, int(getattr(a, "sweep_steps", 0) or 4 * a.steps))
+    tiny = functools.partial(_point, {"lr": 0.01}, 0, steps=10, paths=64, d=d)
+    tiny()
+    steps = int(getattr(a, "sweep_steps", 0) or 0) or calibrated_steps(paths, d)
     fn = functools.partial(_point, steps=steps, paths=paths, d=d)
     grid = {"lr": list(np.linspace(0.005, 0.02, POINTS))}
     warm = {"lr": grid["lr"][:2]}
-    tiny = functools.partial(_point, {"lr": 0.01}, 0, steps=10, paths=64, d=d)
-    tiny()
     sweep(fn, warm, seed=0, cache=False, workers=2, progress=False)
 
     @contextlib.contextmanager
