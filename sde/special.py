@@ -15,7 +15,8 @@ netlib's ``specfun`` CALERF) written without branches, so that LLVM vectorises a
     ``a <= 0.46875``:  ``erf = a P_4(y) / Q_4(y)``,
     ``a >  0.46875``:  ``erf = 1 - e^(-y) R_8(a) / S_8(a)``  (Cody's ``0.46875 < a <= 4`` form, used up to 6),
 
-both computed and one selected, then the sign of ``x`` copied on (``erf(6) = 1`` in double
+both computed and one selected (``erf_small``: the first form alone, for callers that know
+every argument is small), then the sign of ``x`` copied on (``erf(6) = 1`` in double
 precision: ``erfc(6) = 2.2e-17``). ``e^(-y)`` is ``(T_15(-y/64))^64``, ``T_15`` the Taylor polynomial
 of ``exp`` to degree 15 (remainder below ``6e-18`` relative on ``[0, 9/16]``), raised by six
 squarings. Polynomials are evaluated with fused multiply-adds by Estrin's scheme (short
@@ -101,6 +102,31 @@ def exp_neg(y):
     return e * e
 
 
+ERF_SMALL = 0.46875  # Cody's split: erf(x) = x P(x^2) / Q(x^2) for |x| <= ERF_SMALL
+ERF_SMALL_KEY = int(np.float64(ERF_SMALL).view(np.int64))  # its bits: |x| <= ERF_SMALL iff bits(|x|) <= this
+
+
+@inline_kernel
+def _erf_small_form(a, y, y2, y4):
+    """Cody's small-argument form ``(a P(y), Q(y))`` of ``erf(a) = a P(y) / Q(y)``, ``y = a^2``,
+    ``P = A4 y^4 + A0 y^3 + A1 y^2 + A2 y + A3``, ``Q = y^4 + B0 y^3 + ...`` (Estrin's scheme)."""
+    ns = a * fma(_A4, y4, fma(fma(_A0, y, _A1), y2, fma(_A2, y, _A3)))
+    ds = y4 + fma(fma(_B0, y, _B1), y2, fma(_B2, y, _B3))
+    return ns, ds
+
+
+@inline_kernel
+def erf_small(x):
+    """``erf(x)`` for ``|x| <= ERF_SMALL`` only: Cody's small-argument form alone, the form ``erf``
+    selects there, so the same bits (a caller that knows every argument of a loop is small, e.g.
+    from ``ERF_SMALL_KEY``, skips the other form and the exponential)."""
+    a = abs(x)
+    y = a * a
+    y2 = y * y
+    ns, ds = _erf_small_form(a, y, y2, y2 * y2)
+    return math.copysign(ns / ds, x)
+
+
 @inline_kernel
 def erf(x):
     """The error function, branch-free (vectorisable): Cody's two rational forms, both computed
@@ -110,14 +136,12 @@ def erf(x):
     y = a * a
     y2 = y * y
     y4 = y2 * y2
-    # a <= 0.46875: a P(y) / Q(y), P = A4 y^4 + A0 y^3 + A1 y^2 + A2 y + A3, Q = y^4 + B0 y^3 + ...
-    ns = a * fma(_A4, y4, fma(fma(_A0, y, _A1), y2, fma(_A2, y, _A3)))
-    ds = y4 + fma(fma(_B0, y, _B1), y2, fma(_B2, y, _B3))
+    ns, ds = _erf_small_form(a, y, y2, y4)  # a <= 0.46875
     # beyond: 1 - e^(-y) R(a) / S(a), R = C8 a^8 + C0 a^7 + ... + C7, S = a^8 + D0 a^7 + ... + D7
     nl = fma(_C8, y4, fma(fma(fma(_C0, a, _C1), y, fma(_C2, a, _C3)), y2, fma(fma(_C4, a, _C5), y, fma(_C6, a, _C7))))
     dl = y4 + fma(fma(fma(_D0, a, _D1), y, fma(_D2, a, _D3)), y2, fma(fma(_D4, a, _D5), y, fma(_D6, a, _D7)))
     e = exp_neg(y)
-    small = a <= 0.46875
+    small = a <= ERF_SMALL
     num = ns if small else fma(-e, nl, dl)
     den = ds if small else dl
     return math.copysign(num / den, x)

@@ -38,6 +38,62 @@ def test_erf_against_scipy():
     assert ERF_MAX_REL_ERROR == 2e-14 and rel.max() < ERF_MAX_REL_ERROR, (rel.max(), x[rel.argmax()])
 
 
+def test_erf_small_is_erf_bit_for_bit():
+    """``erf_small`` (Cody's small-argument form alone, the sign SDE's fast path) gives erf's bits
+    wherever it is used, |x| <= 0.46875: a dense grid, a geometric one down to subnormals, the
+    boundary, +-0; and ERF_SMALL_KEY orders |x| by its bits at that boundary."""
+    from sde.special import ERF_SMALL, ERF_SMALL_KEY, erf, erf_small
+
+    g = np.geomspace(1e-320, ERF_SMALL, 20_001)
+    x = np.concatenate([np.linspace(-ERF_SMALL, ERF_SMALL, 200_001), g, -g, [0.0, -0.0]])
+    fast, _ = elementwise_against(erf_small, x, special.erf(x))
+    full, _ = elementwise_against(erf, x, special.erf(x))
+    assert np.array_equal(fast.view(np.int64), full.view(np.int64))
+    above = np.nextafter(ERF_SMALL, 1.0)
+    assert np.float64(ERF_SMALL).view(np.int64) == ERF_SMALL_KEY < np.float64(above).view(np.int64)
+
+
+@pytest.mark.parametrize("where", ["all-small", "one-large", "all-large", "nan"])
+def test_sign_sde_step_small_argument_path(where):
+    """The Gaussian SignSGD SDE's step (classic) takes erf's small-argument form alone when every
+    |grad_j / (sqrt2 sigma_j)| <= 0.46875 and the full erf otherwise: either way the step is the
+    formula ``y + ((-s m) dt + sqrt(dt) s sqrt(eta) sqrt(max(1 - m^2, 0)) z)`` with
+    ``m = erf(grad / (sqrt2 sigma))`` bit for bit (the erf of sde.special, elementwise)."""
+    from sde.special import erf
+
+    d, lr, dt, s = 24, 0.01, 0.01, 0.7
+    rng = np.random.default_rng(1)
+    lam, sig = rng.uniform(1.0, 4.0, d), rng.uniform(0.5, 2.0, d)
+    f = L.DiagonalQuadratic(lam)
+    m = sde.model(O.SignSGD(lr=lr), f, N.Gaussian(sig))
+    u_target = {"all-small": rng.uniform(-0.46, 0.46, d), "one-large": np.r_[rng.uniform(-0.4, 0.4, d - 1), 0.5],
+                "all-large": rng.uniform(0.5, 3.0, d) * rng.choice([-1, 1], d), "nan": np.r_[np.zeros(d - 1), np.nan]}[where]
+    y = u_target * math.sqrt(2.0) * sig / lam
+    z = rng.normal(size=d)
+    step = m.step
+
+    @njit(error_model="numpy")
+    def one(y, z, p, lp, work):
+        step(0.0, y, dt, z, s, p, lp, work)
+
+    out = y.copy()
+    one(out, z, m.params, np.ascontiguousarray(f.params()), np.zeros(m.work_size))
+    g = lam * (y - 0.0)
+    u = g * m.params[6 + d:6 + 2 * d]
+    mean = np.empty(d)
+
+    @njit(error_model="numpy")
+    def erf_all(u, out):
+        for j in range(u.shape[0]):
+            out[j] = erf(u[j])
+
+    erf_all(u, mean)
+    scale = s * math.sqrt(m.params[0] / m.params[1])
+    want = y + ((-s * mean) * dt + math.sqrt(dt) * (scale * np.sqrt(np.maximum(1.0 - mean * mean, 0.0))) * z)
+    assert np.all(np.abs(u) <= 0.46875) == (where == "all-small")  # the path taken (NaN: the full erf)
+    assert np.array_equal(out, want, equal_nan=True), np.abs(out - want).max()
+
+
 def test_atan_against_numpy():
     """The branch-free arctan of sde.special (Cephes' reductions by selects; Cauchy's mean sign)
     against numpy's on the whole real line, to its stated 1e-15 relative: a dense grid of
