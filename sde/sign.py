@@ -273,35 +273,12 @@ def _step_for(grad, hvp, coord_grad, kind, law, one_agent, nu_c=0):
             for j in range(d):
                 y[j] += b[j] * dt + sq * (scale * math.sqrt(diffusion(m2[j]))) * z[j]
 
-    elif one_agent and law == 0 and kind == 0:  # classic, Gaussian: erf with its small-argument fast path
+    elif one_agent:
+        erf_fast = law == 0 and kind == 0  # classic, Gaussian: erf with its small-argument path
 
         @inline_kernel
-        def step(t, y, dt, z, s, p, lp, work):
-            d = y.shape[0]
-            g = work[:d]
-            if coord_grad is None:
-                grad(y, lp, g)
-            inv = p[_HEAD + d:_HEAD + 2 * d]  # 1/(sqrt2 sigma_j); views, not offsets (see below)
-            scale = s * math.sqrt(p[0] / p[1])
-            sq = math.sqrt(dt)
-            u = work[d:2 * d]
-            big = 0  # the largest bit pattern of |u_j| (NaN above inf): integer, so the pass vectorises
-            for j in range(d):
-                gj = g[j] if coord_grad is None else coord_grad(y[j], j, lp)
-                uj = gj * inv[j]
-                u[j] = uj
-                bj = f64_bits(uj) & _ABS_MASK
-                big = bj if bj > big else big
-            if big <= ERF_SMALL_KEY:  # every |u_j| <= 0.46875: the form erf selects there, alone
-                for j in range(d):
-                    mi = erf_small(u[j])
-                    y[j] += (-s * mi) * dt + sq * (scale * math.sqrt(diffusion(mi * mi))) * z[j]
-            else:
-                for j in range(d):
-                    mi = erf(u[j])
-                    y[j] += (-s * mi) * dt + sq * (scale * math.sqrt(diffusion(mi * mi))) * z[j]
-
-    elif one_agent:
+        def update(y, z, j, mi, s, dt, sq, scale):  # X_j += -s m_j dt + s sqrt(eta) sqrt(1 - m_j^2) sqrt(dt) z_j
+            y[j] += (-s * mi) * dt + sq * (scale * math.sqrt(diffusion(mi * mi))) * z[j]
 
         @inline_kernel
         def step(t, y, dt, z, s, p, lp, work):
@@ -315,13 +292,27 @@ def _step_for(grad, hvp, coord_grad, kind, law, one_agent, nu_c=0):
             inv = p[_HEAD + d:_HEAD + 2 * d]
             scale = s * math.sqrt(p[0] / p[1])
             sq = math.sqrt(dt)
-            m = work[d:2 * d]
-            for j in range(d):
-                gj = g[j] if coord_grad is None else coord_grad(y[j], j, lp)
-                m[j] = mean(gj, sig[j], inv[j], nu, c_nu)
-            for j in range(d):
-                mi = m[j]
-                y[j] += (-s * mi) * dt + sq * (scale * math.sqrt(diffusion(mi * mi))) * z[j]
+            m = work[d:2 * d]  # the mean signs; with erf_fast, erf's arguments u_j
+            if erf_fast:
+                big = 0  # the largest bit pattern of |u_j| (NaN above inf): integer, so the pass vectorises
+                for j in range(d):
+                    gj = g[j] if coord_grad is None else coord_grad(y[j], j, lp)
+                    uj = gj * inv[j]  # the argument of mean's erf, the same product
+                    m[j] = uj
+                    bj = f64_bits(uj) & _ABS_MASK
+                    big = bj if bj > big else big
+                if big <= ERF_SMALL_KEY:  # every |u_j| <= 0.46875: the form erf selects there, alone
+                    for j in range(d):
+                        update(y, z, j, erf_small(m[j]), s, dt, sq, scale)
+                else:
+                    for j in range(d):
+                        update(y, z, j, erf(m[j]), s, dt, sq, scale)
+            else:
+                for j in range(d):
+                    gj = g[j] if coord_grad is None else coord_grad(y[j], j, lp)
+                    m[j] = mean(gj, sig[j], inv[j], nu, c_nu)
+                for j in range(d):
+                    update(y, z, j, m[j], s, dt, sq, scale)
 
     else:
 
