@@ -894,6 +894,8 @@ def main(argv=None):
     ap.add_argument("--paths", type=int, default=2048)
     ap.add_argument("--steps", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--sweep-steps", type=int, default=0,
+                    help="steps of a sweep point (sweep, machine-scaling; default: calibrated to 0.5 s a point)")
     ap.add_argument("--quick", action="store_true", help="fewer repeats (2)")
     ap.add_argument("--json", metavar="PATH")
     ap.add_argument("--markdown", metavar="PATH")

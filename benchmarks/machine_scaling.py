@@ -9,8 +9,9 @@ total work on 1 process and split over 2 (spawned, started together); the speed-
   about 0.65 s;
 * ``fp-vector``: a vectorised multiply-add over 64 doubles (FMA throughput), 4 units;
 * ``engine-points``: the ``sweep`` case's 16 points (``methods.simulate``, SGD, d = 32, ``paths``
-  paths, ``4 * steps`` steps, one thread), one after another as a sweep worker runs them: the
-  sweep's work without dask or the thread pool.
+  paths, the steps of about 0.5 s a point, ``sweep_case.calibrated_steps``, or ``--sweep-steps``;
+  one thread), one after another as a sweep worker runs them: the sweep's work without dask or the
+  thread pool.
 
 A speed-up for ``engine-points`` well below 2 while ``integer-chain`` gets about 2 says that the
 cores are shared with other load in ways a pure recurrence does not feel (another tenant on the
@@ -86,7 +87,9 @@ def case_machine_scaling(a):
 
     ctx = multiprocessing.get_context("spawn")
     paths = a.paths
-    steps = max(1, int(getattr(a, "sweep_steps", 0) or 4 * a.steps))  # the sweep case's points
+    from .sweep_case import calibrated_steps
+
+    steps = int(getattr(a, "sweep_steps", 0) or 0) or calibrated_steps(paths, 32)  # the sweep case's points
     names = tuple(UNITS)
     rounds = max(2, a.repeat // 2 + 1)
     t = {(nm, n): [] for nm in names for n in (1, 2)}

@@ -240,13 +240,14 @@ def _step_for(grad, hvp, coord_grad, kind, law, one_agent, nu_c=0):
     diffusion's square root) than that of the single loop this replaced, so more coordinates are
     in flight at once (the same numbers; medians 7-17% faster at d = 8, 64, 512, one thread,
     stop 26). The arithmetic is that of the former drift/coefficient pair (same roundings, same
-    order). The classic kind under Gaussian noise (one agent) instead takes the arguments
-    ``u_j = grad_j / (sqrt2 sigma_j)`` in the first loop, with the largest bit pattern of ``|u_j|``
+    order). The classic kind under Gaussian noise (one agent) instead takes erf's arguments
+    ``u_j = grad_j * (1/(sqrt2 sigma_j))`` (the product ``mean`` forms) in the first loop, with the
+    largest bit pattern of ``|u_j|``
     (an integer reduction, vectorised; NaN ranks above every number), and when every ``|u_j| <=
     0.46875``, as near a minimiser, evaluates erf by its small-argument form alone
     (``sde.special.erf_small``, the form ``erf`` selects there: the same bits, without the other
     form and the exponential), the mean and the update in one second loop (stop 28:
-    ``sign-sde-erf`` 2.34-2.38x the RNG floor before, 1.92-1.98x after)."""
+    ``sign-sde-erf`` 2.30-2.35x the RNG floor before, 1.94-1.97x after, five runs)."""
     if kind in (1, 5) or not one_agent:
         coord_grad = None
     key = (grad, hvp, coord_grad, kind, law, one_agent, nu_c)
@@ -277,7 +278,8 @@ def _step_for(grad, hvp, coord_grad, kind, law, one_agent, nu_c=0):
         erf_fast = law == 0 and kind == 0  # classic, Gaussian: erf with its small-argument path
 
         @inline_kernel
-        def update(y, z, j, mi, s, dt, sq, scale):  # X_j += -s m_j dt + s sqrt(eta) sqrt(1 - m_j^2) sqrt(dt) z_j
+        def update(y, z, j, mi, s, dt, sq, scale):
+            # X_j += -s m_j dt + c_j sqrt(dt) z_j, c_j = s sqrt(eta/N) sqrt(max(1 - m_j^2, 0)) (1 for phase 3)
             y[j] += (-s * mi) * dt + sq * (scale * math.sqrt(diffusion(mi * mi))) * z[j]
 
         @inline_kernel

@@ -41,7 +41,8 @@ def test_erf_against_scipy():
 def test_erf_small_is_erf_bit_for_bit():
     """``erf_small`` (Cody's small-argument form alone, the sign SDE's fast path) gives erf's bits
     wherever it is used, |x| <= 0.46875: a dense grid, a geometric one down to subnormals, the
-    boundary, +-0; and ERF_SMALL_KEY orders |x| by its bits at that boundary."""
+    boundary, +-0; and the sign step's test, the masked bit pattern of ``x`` at most
+    ``ERF_SMALL_KEY``, holds exactly for those ``x`` (negative ones, +-inf and NaN included)."""
     from sde.special import ERF_SMALL, ERF_SMALL_KEY, erf, erf_small
 
     g = np.geomspace(1e-320, ERF_SMALL, 20_001)
@@ -49,26 +50,40 @@ def test_erf_small_is_erf_bit_for_bit():
     fast, _ = elementwise_against(erf_small, x, special.erf(x))
     full, _ = elementwise_against(erf, x, special.erf(x))
     assert np.array_equal(fast.view(np.int64), full.view(np.int64))
-    above = np.nextafter(ERF_SMALL, 1.0)
-    assert np.float64(ERF_SMALL).view(np.int64) == ERF_SMALL_KEY < np.float64(above).view(np.int64)
+    edge = np.nextafter(ERF_SMALL, 1.0)
+    probe = np.array([0.0, -0.0, ERF_SMALL, -ERF_SMALL, edge, -edge, 0.5, -3.0, np.inf, -np.inf, np.nan, -np.nan])
+    small = (probe.view(np.int64) & 0x7FFFFFFFFFFFFFFF) <= ERF_SMALL_KEY
+    assert np.array_equal(small, np.abs(probe) <= ERF_SMALL)
 
 
-@pytest.mark.parametrize("where", ["all-small", "one-large", "all-large", "nan"])
+@pytest.mark.parametrize("where", ["all-small", "at-edge", "one-large", "one-large-negative", "just-above-negative",
+                                   "all-large", "nan"])
 def test_sign_sde_step_small_argument_path(where):
     """The Gaussian SignSGD SDE's step (classic) takes erf's small-argument form alone when every
     |grad_j / (sqrt2 sigma_j)| <= 0.46875 and the full erf otherwise: either way the step is the
     formula ``y + ((-s m) dt + sqrt(dt) s sqrt(eta) sqrt(max(1 - m^2, 0)) z)`` with
-    ``m = erf(grad / (sqrt2 sigma))`` bit for bit (the erf of sde.special, elementwise)."""
-    from sde.special import erf
+    ``m = erf(grad / (sqrt2 sigma))`` bit for bit (the erf of sde.special, elementwise). The states
+    put every argument inside, one exactly at 0.46875, one at the next float beyond it (negative)
+    or at +-0.5 (the two forms give different bits there, so a path taken wrongly shows; ``dt s = 1``
+    so that an ulp of ``m`` moves ``y``), or all beyond; NaN propagates."""
+    from sde.special import ERF_SMALL, erf, erf_small
 
-    d, lr, dt, s = 24, 0.01, 0.01, 0.7
+    d, lr, dt, s = 24, 0.01, 1.0, 1.0  # dt s = 1: an ulp of m moves y (whose ulp is smaller)
     rng = np.random.default_rng(1)
     lam, sig = rng.uniform(1.0, 4.0, d), rng.uniform(0.5, 2.0, d)
+    lam[-1] = 1.0
     f = L.DiagonalQuadratic(lam)
     m = sde.model(O.SignSGD(lr=lr), f, N.Gaussian(sig))
-    u_target = {"all-small": rng.uniform(-0.46, 0.46, d), "one-large": np.r_[rng.uniform(-0.4, 0.4, d - 1), 0.5],
-                "all-large": rng.uniform(0.5, 3.0, d) * rng.choice([-1, 1], d), "nan": np.r_[np.zeros(d - 1), np.nan]}[where]
+    p = m.params.copy()
+    inv = p[6 + d:6 + 2 * d]
+    inv[-1] = 1.0  # the last coordinate's argument is y[-1] itself, exactly
+    u_target = rng.uniform(-0.46, 0.46, d)
+    if where == "all-large":
+        u_target = rng.uniform(0.5, 3.0, d) * rng.choice([-1, 1], d)
+    u_target[-1] = {"at-edge": ERF_SMALL, "one-large": 0.5, "one-large-negative": -0.5,
+                    "just-above-negative": -np.nextafter(ERF_SMALL, 1.0), "nan": np.nan}.get(where, u_target[-1])
     y = u_target * math.sqrt(2.0) * sig / lam
+    y[-1] = u_target[-1]
     z = rng.normal(size=d)
     step = m.step
 
@@ -77,21 +92,26 @@ def test_sign_sde_step_small_argument_path(where):
         step(0.0, y, dt, z, s, p, lp, work)
 
     out = y.copy()
-    one(out, z, m.params, np.ascontiguousarray(f.params()), np.zeros(m.work_size))
-    g = lam * (y - 0.0)
-    u = g * m.params[6 + d:6 + 2 * d]
-    mean = np.empty(d)
+    one(out, z, p, np.ascontiguousarray(f.params()), np.zeros(m.work_size))
+    u = (lam * (y - 0.0)) * inv
+    mean, small = np.empty(d), np.empty(d)
 
     @njit(error_model="numpy")
-    def erf_all(u, out):
+    def both(u, full, fast):
         for j in range(u.shape[0]):
-            out[j] = erf(u[j])
+            full[j] = erf(u[j])
+            fast[j] = erf_small(u[j])
 
-    erf_all(u, mean)
-    scale = s * math.sqrt(m.params[0] / m.params[1])
+    both(u, mean, small)
+    scale = s * math.sqrt(p[0] / p[1])
     want = y + ((-s * mean) * dt + math.sqrt(dt) * (scale * np.sqrt(np.maximum(1.0 - mean * mean, 0.0))) * z)
-    assert np.all(np.abs(u) <= 0.46875) == (where == "all-small")  # the path taken (NaN: the full erf)
     assert np.array_equal(out, want, equal_nan=True), np.abs(out - want).max()
+    # the states are what they claim: inside (the fast path's bits are erf's), or one beyond where
+    # the small form alone would give other bits
+    inside = np.all(np.abs(u) <= ERF_SMALL)
+    assert inside == (where in ("all-small", "at-edge"))
+    if where in ("one-large", "one-large-negative", "just-above-negative"):
+        assert small[-1] != mean[-1]
 
 
 def test_atan_against_numpy():
