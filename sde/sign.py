@@ -28,8 +28,8 @@ The step is compiled for its kind, noise law and whether there is one agent (``_
 run-time decoding in the coordinate loop) and applies the diagonal Euler-Maruyama update after
 the mean signs (for one agent, two loops over the coordinates; ``_step_for``). The Gaussian
 ``erf`` is ``sde.special.erf``, a branch-free form that vectorises (relative error below ``2e-14``
-against scipy on the whole real line; a step whose arguments all lie within ``+-0.46875`` takes
-its small-argument form alone, the same bits), Cauchy's
+against scipy on the whole real line; a step whose arguments, every agent's, all lie within
+``+-0.46875`` takes its small-argument form alone, the same bits), Cauchy's
 ``(2/pi) arctan`` is ``sde.special.atan`` (the same, below ``1e-15``), Student-t with an integer
 ``nu <= 30`` the closed forms ``sde.special.sign_mean_t_int_for`` (below ``1e-14``), any other
 ``nu <= 1000`` a table of ``sde.special.sign_mean_t_table_for`` built and compiled once per ``nu``
@@ -125,14 +125,13 @@ def _agent_mean_for(kind, law, nu_c=0):
     return mean
 
 
-def _means_for(kind, law, one_agent, nu_c=0):
-    """``means(g, p, d, m, m2)``: ``m_j = mean_i m_i(g_j)`` and ``m2_j = mean_i m_i(g_j)^2`` into
-    the buffers ``m``, ``m2``. Several agents: agents outer, coordinates inner (the inner loop
-    vectorises), summed in agent order as before."""
-    mean = _agent_mean_for(kind, law, nu_c)
+def _mean_sums_for(mean, one_agent):
+    """``sums(g, p, d, m, m2)``: ``m_j = mean_i mean(g_j)`` and ``m2_j = mean_i mean(g_j)^2`` with the
+    per-agent mean sign ``mean`` (``_agent_mean_for``). Several agents: agents outer, coordinates
+    inner (the inner loop vectorises), summed in agent order."""
 
     @inline_kernel
-    def means(g, p, d, m, m2):
+    def sums(g, p, d, m, m2):
         nu = p[4]
         c_nu = p[5]
         nag = int(p[1])
@@ -158,6 +157,51 @@ def _means_for(kind, law, one_agent, nu_c=0):
             for j in range(d):
                 m[j] = m[j] / nag
                 m2[j] = m2[j] / nag
+
+    return sums
+
+
+@inline_kernel
+def _mean_small(g, sig, inv, nu, c_nu):
+    """The Gaussian mean sign ``erf(g inv)`` for a small argument, ``|g inv| <= 0.46875``: erf's
+    small-argument form alone (``sde.special.erf_small``; the same bits as ``erf``)."""
+    return erf_small(g * inv)
+
+
+@inline_kernel
+def _every_erf_argument_small(g, p, d):
+    """Whether every agent's erf argument ``g_j / (sqrt2 sigma_ij)`` (the product ``g_j inv_ij`` that
+    the Gaussian mean forms) is at most 0.46875 in magnitude: one pass over the agents' ``inv``
+    tables with an integer maximum of the masked bit patterns (vectorised; NaN is above inf)."""
+    nag = int(p[1])
+    inv0 = _HEAD + nag * d
+    big = 0
+    for i in range(nag):
+        inv = p[inv0 + i * d:inv0 + (i + 1) * d]
+        for j in range(d):
+            b = f64_bits(g[j] * inv[j]) & _ABS_MASK
+            big = b if b > big else big
+    return big <= ERF_SMALL_KEY
+
+
+def _means_for(kind, law, one_agent, nu_c=0):
+    """``means(g, p, d, m, m2)``: ``m_j = mean_i m_i(g_j)`` and ``m2_j = mean_i m_i(g_j)^2`` into
+    the buffers ``m``, ``m2`` (``_mean_sums_for``). For the Gaussian law's erf means (kinds
+    ``classic``, ``corrected``, ``corrected_matched``), when every agent's argument is within
+    +-0.46875 (``_every_erf_argument_small``: near a minimiser) the means take erf's
+    small-argument form alone, the form erf selects there: the same bits."""
+    mean = _agent_mean_for(kind, law, nu_c)
+    sums = _mean_sums_for(mean, one_agent)
+    if not (law == 0 and kind in (0, 1, 5)):
+        return sums
+    sums_small = _mean_sums_for(_mean_small, one_agent)
+
+    @inline_kernel
+    def means(g, p, d, m, m2):
+        if _every_erf_argument_small(g, p, d):
+            sums_small(g, p, d, m, m2)
+        else:
+            sums(g, p, d, m, m2)
 
     return means
 

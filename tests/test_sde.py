@@ -56,34 +56,41 @@ def test_erf_small_is_erf_bit_for_bit():
     assert np.array_equal(small, np.abs(probe) <= ERF_SMALL)
 
 
+@pytest.mark.parametrize("agents", [1, 3])
 @pytest.mark.parametrize("where", ["all-small", "at-edge", "one-large", "one-large-negative", "just-above-negative",
                                    "all-large", "nan"])
-def test_sign_sde_step_small_argument_path(where):
-    """The Gaussian SignSGD SDE's step (classic) takes erf's small-argument form alone when every
-    |grad_j / (sqrt2 sigma_j)| <= 0.46875 and the full erf otherwise: either way the step is the
-    formula ``y + ((-s m) dt + sqrt(dt) s sqrt(eta) sqrt(max(1 - m^2, 0)) z)`` with
-    ``m = erf(grad / (sqrt2 sigma))`` bit for bit (the erf of sde.special, elementwise). The states
-    put every argument inside, one exactly at 0.46875, one at the next float beyond it (negative)
-    or at +-0.5 (the two forms give different bits there, so a path taken wrongly shows; ``dt s = 1``
-    so that an ulp of ``m`` moves ``y``), or all beyond; NaN propagates."""
+def test_sign_sde_step_small_argument_path(where, agents):
+    """The Gaussian (D)SignSGD SDE's step (classic) takes erf's small-argument form alone when every
+    agent's |grad_j / (sqrt2 sigma_ij)| <= 0.46875 and the full erf otherwise (one agent: inside the
+    step; several: ``means``): either way the step is the formula
+    ``y + ((-s m) dt + sqrt(dt) s sqrt(eta/N) sqrt(max(1 - m2, 0)) z)`` with ``m, m2`` the agents'
+    means of ``erf(u_ij)`` and ``erf(u_ij)^2`` (summed in agent order), bit for bit (the erf of
+    sde.special, elementwise). The states put every argument inside, the last agent's last one
+    exactly at 0.46875, at the next float beyond it (negative) or at +-0.5 (the two forms give
+    different bits there, so a path taken wrongly shows; ``dt s = 1`` so that an ulp of ``m`` moves
+    ``y``), or every argument beyond; NaN propagates."""
     from sde.special import ERF_SMALL, erf, erf_small
 
-    d, lr, dt, s = 24, 0.01, 1.0, 1.0  # dt s = 1: an ulp of m moves y (whose ulp is smaller)
+    d, lr, dt, s = 24, 0.01, 1.0, 1.0
     rng = np.random.default_rng(1)
-    lam, sig = rng.uniform(1.0, 4.0, d), rng.uniform(0.5, 2.0, d)
+    lam, sig = rng.uniform(1.0, 4.0, d), rng.uniform(0.5, 2.0, (agents, d))
     lam[-1] = 1.0
     f = L.DiagonalQuadratic(lam)
-    m = sde.model(O.SignSGD(lr=lr), f, N.Gaussian(sig))
+    opt = O.SignSGD(lr=lr) if agents == 1 else O.DSignSGD(lr=lr, agents=agents)
+    m = sde.model(opt, f, N.Gaussian(sig if agents > 1 else sig[0]))
     p = m.params.copy()
-    inv = p[6 + d:6 + 2 * d]
-    inv[-1] = 1.0  # the last coordinate's argument is y[-1] itself, exactly
-    u_target = rng.uniform(-0.46, 0.46, d)
+    inv = p[6 + agents * d:6 + 2 * agents * d].reshape(agents, d)  # a view: edits go into p
+    inv[-1, -1] = 1.0  # the last agent's last argument is y[-1] itself, exactly
+    inv[:-1, -1] = 0.5  # the other agents' stay within the small range when the last one is at the edge
+    u_last = rng.uniform(-0.46, 0.46, d)
     if where == "all-large":
-        u_target = rng.uniform(0.5, 3.0, d) * rng.choice([-1, 1], d)
-    u_target[-1] = {"at-edge": ERF_SMALL, "one-large": 0.5, "one-large-negative": -0.5,
-                    "just-above-negative": -np.nextafter(ERF_SMALL, 1.0), "nan": np.nan}.get(where, u_target[-1])
-    y = u_target * math.sqrt(2.0) * sig / lam
-    y[-1] = u_target[-1]
+        u_last = rng.uniform(0.5, 3.0, d) * rng.choice([-1, 1], d)
+    u_last[-1] = {"at-edge": ERF_SMALL, "one-large": 0.5, "one-large-negative": -0.5,
+                  "just-above-negative": -np.nextafter(ERF_SMALL, 1.0), "nan": np.nan}.get(where, u_last[-1])
+    y = u_last / (lam * inv[-1])
+    y[-1] = u_last[-1]
+    if where != "all-large":  # the other agents' arguments (larger sigma) inside the small range too
+        inv[:-1, :-1] = np.minimum(inv[:-1, :-1], 0.46 / np.abs(lam[:-1] * y[:-1]))
     z = rng.normal(size=d)
     step = m.step
 
@@ -93,8 +100,8 @@ def test_sign_sde_step_small_argument_path(where):
 
     out = y.copy()
     one(out, z, p, np.ascontiguousarray(f.params()), np.zeros(m.work_size))
-    u = (lam * (y - 0.0)) * inv
-    mean, small = np.empty(d), np.empty(d)
+    u = (lam * (y - 0.0)) * inv  # (agents, d): the products the step forms
+    full, small = np.empty_like(u), np.empty_like(u)
 
     @njit(error_model="numpy")
     def both(u, full, fast):
@@ -102,16 +109,24 @@ def test_sign_sde_step_small_argument_path(where):
             full[j] = erf(u[j])
             fast[j] = erf_small(u[j])
 
-    both(u, mean, small)
+    both(u.ravel(), full.reshape(-1), small.reshape(-1))
+    if agents == 1:
+        mean, mean2 = full[0], full[0] * full[0]
+    else:
+        mean, mean2 = np.zeros(d), np.zeros(d)
+        for i in range(agents):
+            mean = mean + full[i]
+            mean2 = mean2 + full[i] * full[i]
+        mean, mean2 = mean / agents, mean2 / agents
     scale = s * math.sqrt(p[0] / p[1])
-    want = y + ((-s * mean) * dt + math.sqrt(dt) * (scale * np.sqrt(np.maximum(1.0 - mean * mean, 0.0))) * z)
+    want = y + ((-s * mean) * dt + math.sqrt(dt) * (scale * np.sqrt(np.maximum(1.0 - mean2, 0.0))) * z)
     assert np.array_equal(out, want, equal_nan=True), np.abs(out - want).max()
     # the states are what they claim: inside (the fast path's bits are erf's), or one beyond where
     # the small form alone would give other bits
     inside = np.all(np.abs(u) <= ERF_SMALL)
     assert inside == (where in ("all-small", "at-edge"))
     if where in ("one-large", "one-large-negative", "just-above-negative"):
-        assert small[-1] != mean[-1]
+        assert small[-1, -1] != full[-1, -1]
 
 
 def test_atan_against_numpy():
