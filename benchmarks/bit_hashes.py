@@ -119,6 +119,7 @@ def sde_cases():
     yield "sde-sgdm", sde.model(O.SGDM(lr=0.02, momentum=0.9), q, g), {}
     yield "sde-coordclipped-student", sde.model(O.CoordinateClippedSGD(lr=0.02, clip=0.5), q,
                                                 N.StudentT(nu=2.5, sigma=0.5)), {}
+    yield "sde-coordclipped-gauss", sde.model(O.CoordinateClippedSGD(lr=0.02, clip=0.5), q, N.Gaussian(0.5)), {}
     ls, _, _ = _small_data()
     yield "sde-ls-minibatch", sde.model(O.SGD(lr=0.05), ls, N.Minibatch(ls, batch=4, sde_rows=8)), {}
 

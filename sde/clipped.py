@@ -35,7 +35,10 @@ far-clipped oracle keeps the digits of its small variance).
   ``[asinh(z/sqrt2) - z/sqrt(2 + z^2)]_a^b``; within ``1e-3`` of ``nu = 2`` it is the quadratic
   interpolation through ``nu = 2 - 1e-3, 2, 2 + 1e-3`` (error below 1e-8 relative).
 
-``F`` for the t law is scipy.special's ``stdtr`` called from compiled code (``sde.special``).
+``F`` for the t law is scipy.special's ``stdtr`` called from compiled code (``sde.special``). For the
+Gaussian law the drift runs ``clip_moments_gauss``, the same formulas branch-free (a vectorised
+coordinate loop; ``sde.gauss_tails`` for ``Phi`` with relative accuracy in the tails and the
+densities), agreeing with ``clip_moments`` at the rounding level.
 Single agent, no compressor; the t noise needs ``batch = 1`` (an average of t draws is not t).
 """
 from __future__ import annotations
@@ -46,12 +49,13 @@ import numpy as np
 
 from methods import compressors as C
 from methods import noise as N
-from methods._jit import kernel
+from methods._jit import inline_kernel, kernel
 from methods.clipping import CoordinateClippedSGD
 from methods.optimizers import ClippedSGD
 
 from .base import SDEModel, euler_maruyama_diag
 from .registry import register
+from .gauss_tails import erf_erfc_exp
 from .special import _stdtr, t_log_norm
 
 KINDS = {"classic": 0}
@@ -60,6 +64,7 @@ _HEAD = 5
 _NU2_BAND = 1e-3
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_INV_SQRT2 = 1.0 / _SQRT2
 
 
 @kernel
@@ -128,6 +133,20 @@ def _t_i2(nu, logc, a, b, mid):
     return i0 + 0.5 * r * (ip - im) + 0.5 * r * r * (ip - 2.0 * i0 + im)
 
 
+@inline_kernel
+def _moments_about_clip(g, sigma, c, p_lo, p_hi, mid, i1, i2):
+    """``(m_c, v_c)`` from ``F(a)``, ``1 - F(b)``, ``F(b) - F(a)`` and the truncated moments ``I_1``,
+    ``I_2`` (module docstring): the moments of ``u = clip_c(Y) - h`` about ``h = clip_c(g)``, the value
+    the clipped oracle concentrates on (about ``g`` itself a far-clipped oracle would lose most digits
+    of its small variance)."""
+    h = max(-c, min(c, g))
+    r = g - h
+    eu = -(c + h) * p_lo + (c - h) * p_hi + r * mid + sigma * i1
+    eu2 = ((c + h) * (c + h) * p_lo + (c - h) * (c - h) * p_hi + r * r * mid + 2.0 * r * sigma * i1
+           + sigma * sigma * i2)
+    return h + eu, max(eu2 - eu * eu, 0.0)
+
+
 @kernel
 def clip_moments(law, nu, logc, g, sigma, c):
     """``(E clip_c(g + sigma T), Var clip_c(g + sigma T))`` for ``T`` standard Gaussian (``law = 0``)
@@ -150,40 +169,70 @@ def clip_moments(law, nu, logc, g, sigma, c):
     else:
         i1 = _t_i1(nu, logc, a, b)
         i2 = _t_i2(nu, logc, a, b, mid)
-    # moments of u = clip_c(Y) - h about h = clip_c(g), the value the clipped oracle concentrates
-    # on (about g itself a far-clipped oracle would lose most digits of its small variance)
-    h = max(-c, min(c, g))
-    r = g - h
-    eu = -(c + h) * p_lo + (c - h) * p_hi + r * mid + sigma * i1
-    eu2 = ((c + h) * (c + h) * p_lo + (c - h) * (c - h) * p_hi + r * r * mid + 2.0 * r * sigma * i1
-           + sigma * sigma * i2)
-    return h + eu, max(eu2 - eu * eu, 0.0)
+    return _moments_about_clip(g, sigma, c, p_lo, p_hi, mid, i1, i2)
+
+
+@inline_kernel
+def clip_moments_gauss(g, sigma, c):
+    """``clip_moments`` for Gaussian noise, branch-free so that a loop of it vectorises: the tail
+    masses ``Phi(-|a|)``, ``Phi(-|b|)`` from ``sde.gauss_tails.erf_erfc_exp`` (relative accuracy in
+    the tails, no libm call), whose ``e^(-a^2/2)`` also gives the densities ``phi(a)``, ``phi(b)``;
+    ``F(a)``, ``1 - F(b)`` and ``F(b) - F(a)`` chosen by selects (no cancellation in either tail, nor
+    inside the interval: there ``(erf(|a|/sqrt2) + erf(|b|/sqrt2))/2``), then the same moments about
+    ``h = clip_c(g)``. Agrees with ``clip_moments``
+    (libm's ``erfc`` and ``exp``) to the tolerance ``tests/test_clipped_sde.py`` states."""
+    a = (-c - g) / sigma
+    b = (c - g) / sigma
+    ra, qa, ea = erf_erfc_exp(abs(a) * _INV_SQRT2)  # erf, erfc(|a|/sqrt2) = 2 Phi(-|a|), e^(-a^2/2)
+    rb, qb, eb = erf_erfc_exp(abs(b) * _INV_SQRT2)
+    ta = 0.5 * qa
+    tb = 0.5 * qb
+    p_lo = ta if a <= 0.0 else 1.0 - ta  # F(a)
+    p_hi = tb if b >= 0.0 else 1.0 - tb  # 1 - F(b)
+    # F(b) - F(a): a difference of tails beyond the interval, or within it (a < 0 < b) the two halves
+    # Phi(|a|) - 1/2 = erf(|a|/sqrt2)/2 and the same of b (no cancellation when c is small against sigma)
+    mid = (ta - tb) if a >= 0.0 else ((tb - ta) if b <= 0.0 else 0.5 * (ra + rb))
+    pa = _INV_SQRT_2PI * ea
+    pb = _INV_SQRT_2PI * eb
+    i1 = pa - pb
+    i2 = mid + a * pa - b * pb
+    return _moments_about_clip(g, sigma, c, p_lo, p_hi, mid, i1, i2)
 
 
 _DRIFTS: dict = {}
 
 
-def _drift_for(grad):
-    if grad not in _DRIFTS:
+def _drift_for(grad, gaussian):
+    """The drift ``-s m_c`` (and ``sqrt(v_c)`` left in ``work[d:2d]`` for the diffusion); under
+    Gaussian noise the vectorised ``clip_moments_gauss``, else ``clip_moments`` per coordinate."""
+    key = (grad, gaussian)
+    if key not in _DRIFTS:
 
-        @kernel
+        @inline_kernel
         def drift(t, y, s, p, lp, work, out):
-            # leaves sqrt(v_c) in work[d:2d] for the diffusion
             d = out.shape[0]
             g = work[:d]
             sv = work[d:2 * d]
             grad(y, lp, g)
-            law = int(p[1])
-            for j in range(d):
-                m, v = clip_moments(law, p[2], p[3], g[j], p[_HEAD + j], p[4])
-                out[j] = -s * m
-                sv[j] = math.sqrt(v)
+            sig = p[_HEAD:_HEAD + d]
+            c = p[4]
+            if gaussian:
+                for j in range(d):
+                    m, v = clip_moments_gauss(g[j], sig[j], c)
+                    out[j] = -s * m
+                    sv[j] = math.sqrt(v)
+            else:
+                law = int(p[1])
+                for j in range(d):
+                    m, v = clip_moments(law, p[2], p[3], g[j], sig[j], c)
+                    out[j] = -s * m
+                    sv[j] = math.sqrt(v)
 
-        _DRIFTS[grad] = drift
-    return _DRIFTS[grad]
+        _DRIFTS[key] = drift
+    return _DRIFTS[key]
 
 
-@kernel
+@inline_kernel
 def _coef(t, y, s, p, lp, work, out):
     d = out.shape[0]
     scale = s * math.sqrt(p[0])
@@ -228,12 +277,12 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     p = np.concatenate([[optimizer.lr, float(law), nu if law else 0.0, t_log_norm(nu) if law else 0.0,
                          float(optimizer.clip)], sigma])
     grad = landscape.kernels.grad
-    step = euler_maruyama_diag(_drift_for(grad), _coef)
+    step = euler_maruyama_diag(_drift_for(grad, law == 0), _coef)
     law_txt = "Gaussian" if law == 0 else f"Student-t nu = {nu:g}"
     formula = (f"dX = -s E[clip_c(grad f + Z)] dt + s sqrt(lr Var[clip_c(grad f + Z)]) dW  "
                f"(c = {optimizer.clip:g}, Z {law_txt}, " + ("coordinate-wise clip)" if coordinate else "d = 1)"))
     return SDEModel(method=type(optimizer).__name__, kind=kind, landscape=landscape, noise=noise, optimizer=optimizer, params=p,
-                    step=step, key=("clipped", grad), state_dim=d, noise_dim=d, work_size=4 * d,
+                    step=step, key=("clipped", grad, law == 0), state_dim=d, noise_dim=d, work_size=4 * d,
                     time_per_step=optimizer.lr, provenance="derived",
                     source="derived here (first-order SME of the clipped oracle, Li-Tai-E construction)",
                     formula=formula)

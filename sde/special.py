@@ -80,12 +80,8 @@ ERF_MAX_REL_ERROR = 2e-14  # the bound stated in the module docstring and assert
 
 
 @inline_kernel
-def exp_neg(y):
-    """``e^(-y)`` for ``0 <= y <= 36`` without a libm call: ``T_15(-y/64)^64`` (module docstring),
-    the polynomial by Estrin's scheme (depth 4 instead of Horner's 15: the loops around it are
-    bound by latency, not by the number of operations); relative error below ``2e-14`` (64 times
-    the squared-away rounding)."""
-    w = y * (-1.0 / 64.0)
+def exp_taylor15(w):
+    """``T_15(w) = sum_{n <= 15} w^n / n!``, the Taylor polynomial of ``e^w``, by Estrin's scheme."""
     w2 = w * w
     w4 = w2 * w2
     w8 = w4 * w4
@@ -93,7 +89,16 @@ def exp_neg(y):
     r1 = fma(fma(_E7, w, _E6), w2, fma(_E5, w, _E4))
     r2 = fma(fma(_E11, w, _E10), w2, fma(_E9, w, _E8))
     r3 = fma(fma(_E15, w, _E14), w2, fma(_E13, w, _E12))
-    e = fma(fma(r3, w4, r2), w8, fma(r1, w4, r0))
+    return fma(fma(r3, w4, r2), w8, fma(r1, w4, r0))
+
+
+@inline_kernel
+def exp_neg(y):
+    """``e^(-y)`` for ``0 <= y <= 36`` without a libm call: ``T_15(-y/64)^64`` (module docstring),
+    the polynomial by Estrin's scheme (depth 4 instead of Horner's 15: the loops around it are
+    bound by latency, not by the number of operations); relative error below ``2e-14`` (64 times
+    the squared-away rounding)."""
+    e = exp_taylor15(y * (-1.0 / 64.0))
     e = e * e
     e = e * e
     e = e * e
