@@ -254,8 +254,8 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     (the family ``"clipped"``).
 
     ``dX = -s m_c(X) dt + s sqrt(lr v_c(X)) dW`` with ``m_c``, ``v_c`` the mean and variance of the
-    clipped oracle, coordinate by coordinate (``clip_moments``, closed forms for Gaussian and
-    Student-t noise); diagonal Euler-Maruyama step, time per iteration ``lr``. DERIVED here
+    clipped oracle, coordinate by coordinate (closed forms: ``clip_moments_gauss``, vectorised, for
+    Gaussian noise; ``clip_moments`` for Student-t); diagonal Euler-Maruyama step, time per iteration ``lr``. DERIVED here
     (first-order SME of the clipped oracle, Li-Tai-E construction, arXiv 1511.06251).
 
     A ``ValueError`` names what has no model here: norm clipping with ``d > 1``, several agents

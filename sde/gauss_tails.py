@@ -18,7 +18,8 @@ remainder below ``1e-20``), and
 ``y >= 746`` gives 0).
 
 Maximum relative error against mpmath (40 digits) on ``[0, 26.5]`` (where ``erfc`` is normal), for
-``erf``, ``erfc`` and ``e^(-x^2)``: below ``ERFC_MAX_REL_ERROR = 2e-15`` (measured 5.5e-16 and 4.3e-16;
+``erf``, ``erfc`` and ``e^(-x^2)``: below ``ERFC_MAX_REL_ERROR = 2e-15`` (measured on 1351 points:
+erfc 5.5e-16, ``exp_neg_any`` 4.3e-16;
 ``tests/test_sde.py::test_erf_erfc_exp_against_mpmath``; NaN gives NaN, ``+inf`` gives 0). scipy's
 ``erfc`` is itself off by up to 6e-14 there (the rounding of ``x^2`` in its exponential). The sign of ``x`` is the caller's:
 ``erfc(-x) = 2 - erfc(x)``. Used by the clipped-SGD SDE's Gaussian moments (``sde.clipped``), whose
@@ -43,7 +44,7 @@ _Q0, _Q1, _Q2, _Q3, _Q4 = (2.56852019228982242e00, 1.87295284992346047e00, 5.279
                            6.05183413124413191e-2, 2.33520497626869185e-3)
 _INV_SQRT_PI = 1.0 / math.sqrt(math.pi)
 _LOG2E = 1.0 / math.log(2.0)
-_LN2_HI = 6.93147180369123816490e-01  # ln 2 split so that k * _LN2_HI is exact for |k| < 2^11
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 split (32 significant bits): k * _LN2_HI exact for the k here (<= 1077)
 _LN2_LO = 1.90821492927058770002e-10
 ERFC_MAX_REL_ERROR = 2e-15  # stated in the module docstring, asserted by the tests
 _EXP_ARG_MAX = 746.0  # e^(-746) is below half the smallest subnormal
@@ -51,7 +52,9 @@ _EXP_ARG_MAX = 746.0  # e^(-746) is below half the smallest subnormal
 
 @inline_kernel
 def exp_neg_any(y):
-    """``e^(-y)`` for ``y >= 0`` without a libm call (module docstring); ``y >= 746`` gives 0."""
+    """``e^(-y)`` for ``y >= 0`` without a libm call (module docstring): relative error below ``1e-15``
+    where the result is a normal number (tested against mpmath on ``[0, 745]``), subnormal results
+    down to ``5e-324`` near ``y = 745``, and 0 for ``y >= 746``."""
     y = min(y, _EXP_ARG_MAX)
     k = math.floor(y * _LOG2E + 0.5)
     r = fma(-k, _LN2_LO, fma(-k, _LN2_HI, y))  # y - k ln2, |r| <= 0.347
