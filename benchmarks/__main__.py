@@ -631,7 +631,7 @@ def case_sde_rows(a):
     return out
 
 
-CLIPPED_SDE_UPDATES = 2**20  # scalar updates a call (the Student-t SDE costs about 250 ns each)
+CLIPPED_SDE_UPDATES = 2**20  # scalar updates a call (the Student-t SDE cost about 250 ns each on stdtr)
 
 
 def case_clipped_sde(a):
@@ -639,7 +639,7 @@ def case_clipped_sde(a):
     diffusion its variance, closed forms per coordinate) under Gaussian and Student-t(3) noise on a
     quadratic, the final state only, at d in {8, 64, 512}; ``x engine`` of an ``sde`` row is the
     SDE's cost over the discrete method's (issue 16 asks the clipped means within 2x). The moments
-    call libm's erfc and exp (Gaussian) or scipy's stdtr (Student-t) per coordinate."""
+    run vectorised: ``sde.gauss_tails`` (Gaussian), the per-nu tables of ``sde.t_tails`` (Student-t)."""
     import sde
     from methods.clipping import CoordinateClippedSGD
 

@@ -2,7 +2,11 @@
 vectorises (a libm call per element does not).
 
 ``fma(a, b, c)``: ``a b + c`` rounded once (LLVM's ``llvm.fma.f64``); ``f64_bits(x)`` and
-``bits_f64(b)``: a float64's 64 bits as an int64 and back (bit casts).
+``bits_f64(b)``: a float64's 64 bits as an int64 and back (bit casts). ``int_of_integral(k)`` and
+``float_of_int(i)``: an integral float64 ``|k| < 2^51`` as an int64, and an int64 ``|i| < 2^51`` as a
+float64, exactly, through the bits of ``k + 1.5 * 2^52`` (whose unit in the last place is 1): plain
+integer and floating adds, so that they vectorise without AVX-512 (x86's packed conversions between
+float64 and int64, ``vcvttpd2qq``/``vcvtqq2pd``, are AVX-512DQ; on AVX2 LLVM converts lane by lane).
 
 ``tanh(x)``: with ``a = min(|x|, 20)`` (``tanh 20 = 1`` in double precision),
 
@@ -72,6 +76,22 @@ def bits_f64(typingctx, b):
         return builder.bitcast(args[0], ir.DoubleType())
 
     return types.float64(types.int64), codegen
+
+
+_MAGIC = 6755399441055744.0  # 1.5 * 2^52: ulp 1, and k + _MAGIC keeps its exponent for |k| < 2^51
+_MAGIC_BITS = 0x4338000000000000
+
+
+@inline_kernel
+def int_of_integral(k):
+    """``int(k)`` for an integral float64 with ``|k| < 2^51`` (exact; module docstring)."""
+    return f64_bits(k + _MAGIC) - _MAGIC_BITS
+
+
+@inline_kernel
+def float_of_int(i):
+    """``float(i)`` for an int64 with ``|i| < 2^51`` (exact; module docstring)."""
+    return bits_f64(i + _MAGIC_BITS) - _MAGIC
 
 
 @inline_kernel

@@ -35,10 +35,13 @@ far-clipped oracle keeps the digits of its small variance).
   ``[asinh(z/sqrt2) - z/sqrt(2 + z^2)]_a^b``; within ``1e-3`` of ``nu = 2`` it is the quadratic
   interpolation through ``nu = 2 - 1e-3, 2, 2 + 1e-3`` (error below 1e-8 relative).
 
-``F`` for the t law is scipy.special's ``stdtr`` called from compiled code (``sde.special``). For the
-Gaussian law the drift runs ``clip_moments_gauss``, the same formulas branch-free (a vectorised
-coordinate loop; ``sde.gauss_tails`` for ``Phi`` with relative accuracy in the tails and the
-densities), agreeing with ``clip_moments`` at the rounding level.
+``clip_moments`` (scalar, per coordinate) takes ``F`` for the t law from scipy.special's ``stdtr``
+called from compiled code (``sde.special``). The drifts run branch-free versions of the same
+formulas in a vectorised coordinate loop, agreeing with ``clip_moments`` at the rounding level:
+``clip_moments_gauss`` for the Gaussian law (``sde.gauss_tails``: ``Phi`` with relative accuracy in
+the tails, and the densities), and ``clip_moments_t_for(nu)`` for Student-t with ``nu`` compiled in
+(``sde.t_tails``: per-nu tables of the tails with relative accuracy) wherever ``t_fast_path(nu)``:
+``0 < nu <= 1000`` and ``nu`` not within ``1e-3`` of 2; other ``nu`` run ``clip_moments``.
 Single agent, no compressor; the t noise needs ``batch = 1`` (an average of t draws is not t).
 """
 from __future__ import annotations
@@ -55,8 +58,9 @@ from methods.optimizers import ClippedSGD
 
 from .base import SDEModel, euler_maruyama_diag
 from .registry import register
-from .gauss_tails import erf_erfc_exp
-from .special import _stdtr, t_log_norm
+from .gauss_tails import erf_erfc_exp, exp_neg_any
+from .special import T_TABLE_MAX_NU, _stdtr, t_log_norm
+from .t_tails import _EXPM1_SMALL, expm1_taylor, t_endpoint_for, t_log_norm_precise
 
 KINDS = {"classic": 0}
 # p layout: [lr, law (0 Gaussian, 1 Student-t), nu, log C_nu, clip, sigma (d)]
@@ -199,14 +203,86 @@ def clip_moments_gauss(g, sigma, c):
     return _moments_about_clip(g, sigma, c, p_lo, p_hi, mid, i1, i2)
 
 
+_T_MOMENTS: dict = {}
+
+
+def t_fast_path(nu: float) -> bool:
+    """Whether ``clip_moments_t_for(nu)`` is built: ``0 < nu <= T_TABLE_MAX_NU`` and ``nu`` at least
+    ``_NU2_BAND`` from 2 (there ``I_2`` needs the interpolation in ``nu`` of the scalar ``clip_moments``)."""
+    return 0.0 < nu <= T_TABLE_MAX_NU and abs(nu - 2.0) >= _NU2_BAND
+
+
+def clip_moments_t_for(nu: float):
+    """``clip_moments`` for Student-t noise with ``nu`` degrees of freedom compiled in, branch-free so
+    that a loop of it vectorises (``t_fast_path(nu)`` must hold). With ``l(z) = log1p(z^2/nu)``
+    (``2 ln(|z|/sqrt nu) + log1p(nu/z^2)`` beyond ``|z| = sqrt nu``: no overflow) and
+    ``E(z) = e^(-e l(z)) = (1 + z^2/nu)^(-(nu-1)/2)``, ``e = (nu - 1)/2``:
+
+    * ``F(a)``, ``1 - F(b)``, ``F(b) - F(a)`` from ``sde.t_tails.t_tails_for(nu)`` (tails with relative
+      accuracy; inside the interval the two central halves ``P(0 < T < |a|) + P(0 < T < |b|)``), selected
+      as in ``clip_moments_gauss``;
+    * ``I_1 = -C nu (E(b) - E(a)) / (2 e)``, the difference taken as ``E(l_0) expm1(-|e (l_b - l_a)|)``
+      about the end ``l_0`` whose exponent is the smaller (``expm1_neg``: no cancellation for ``nu``
+      near 1 or ends close together); Cauchy (``nu = 1``): ``C (l_b - l_a) / 2``;
+    * ``I_2 = (nu [F(b) - F(a)] - C nu (b E(b) - a E(a))) / (nu - 2)``,
+
+    then ``_moments_about_clip``. ``C = C_nu`` from ``sde.t_tails``' 30-digit constant. Agrees with
+    ``clip_moments`` (scipy's ``stdtr``, libm) to the tolerance ``tests/test_clipped_sde.py`` states."""
+    nu = float(nu)
+    if not t_fast_path(nu):
+        raise ValueError(f"nu must be in (0, {T_TABLE_MAX_NU}] and not within {_NU2_BAND} of 2, got {nu}")
+    if nu in _T_MOMENTS:
+        return _T_MOMENTS[nu]
+    endpoint = t_endpoint_for(nu)
+    cn = math.exp(t_log_norm_precise(nu))
+    e = 0.5 * (nu - 1.0)
+    cauchy = e == 0.0
+    half_c = 0.5 * cn
+    i1_scale = 0.0 if cauchy else -cn * nu / (2.0 * e)
+    cnu = cn * nu
+    inv_nu_2 = 1.0 / (nu - 2.0)
+    e_pos = e > 0.0
+    abs_e = abs(e)
+
+    @inline_kernel
+    def moments(g, sigma, c):
+        a = (-c - g) / sigma
+        b = (c - g) / sigma
+        qa, ca, la, ea = endpoint(abs(a))
+        qb, cb, lb, eb = endpoint(abs(b))
+        p_lo = qa if a <= 0.0 else 1.0 - qa  # F(a)
+        p_hi = qb if b >= 0.0 else 1.0 - qb  # 1 - F(b)
+        mid = (qa - qb) if a >= 0.0 else ((qb - qa) if b <= 0.0 else ca + cb)
+        dl = lb - la
+        if cauchy:
+            i1 = half_c * dl
+        else:
+            # E(b) - E(a): directly, or where the exponents are close (|e dl| < 0.35) as E(l_0) expm1(-|e dl|)
+            # about the end l_0 with the smaller exponent
+            x1 = -abs_e * abs(dl)
+            at_a = (dl >= 0.0) if e_pos else (dl <= 0.0)
+            em1 = expm1_taylor(x1 if x1 > -_EXPM1_SMALL else 0.0)
+            close = (ea * em1) if at_a else (-eb * em1)
+            i1 = i1_scale * (close if x1 > -_EXPM1_SMALL else eb - ea)
+        i2 = (nu * mid - cnu * (b * eb - a * ea)) * inv_nu_2
+        return _moments_about_clip(g, sigma, c, p_lo, p_hi, mid, i1, i2)
+
+    _T_MOMENTS[nu] = moments
+    return moments
+
+
 _DRIFTS: dict = {}
 
 
-def _drift_for(grad, gaussian):
-    """The drift ``-s m_c`` (and ``sqrt(v_c)`` left in ``work[d:2d]`` for the diffusion); under
-    Gaussian noise the vectorised ``clip_moments_gauss``, else ``clip_moments`` per coordinate."""
-    key = (grad, gaussian)
+def _drift_for(grad, law: int, nu: float):
+    """The drift ``-s m_c`` (and ``sqrt(v_c)`` left in ``work[d:2d]`` for the diffusion): under
+    Gaussian noise the vectorised ``clip_moments_gauss``, under Student-t noise with
+    ``t_fast_path(nu)`` the vectorised ``clip_moments_t_for(nu)``, else ``clip_moments`` per coordinate."""
+    fast_t = law == 1 and t_fast_path(nu)
+    key = (grad, law, nu if fast_t else 0.0)
     if key not in _DRIFTS:
+        gaussian = law == 0
+        t_moments = clip_moments_t_for(nu) if fast_t else clip_moments_gauss
 
         @inline_kernel
         def drift(t, y, s, p, lp, work, out):
@@ -221,10 +297,15 @@ def _drift_for(grad, gaussian):
                     m, v = clip_moments_gauss(g[j], sig[j], c)
                     out[j] = -s * m
                     sv[j] = math.sqrt(v)
-            else:
-                law = int(p[1])
+            elif fast_t:
                 for j in range(d):
-                    m, v = clip_moments(law, p[2], p[3], g[j], sig[j], c)
+                    m, v = t_moments(g[j], sig[j], c)
+                    out[j] = -s * m
+                    sv[j] = math.sqrt(v)
+            else:
+                law_ = int(p[1])
+                for j in range(d):
+                    m, v = clip_moments(law_, p[2], p[3], g[j], sig[j], c)
                     out[j] = -s * m
                     sv[j] = math.sqrt(v)
 
@@ -254,8 +335,9 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     (the family ``"clipped"``).
 
     ``dX = -s m_c(X) dt + s sqrt(lr v_c(X)) dW`` with ``m_c``, ``v_c`` the mean and variance of the
-    clipped oracle, coordinate by coordinate (closed forms: ``clip_moments_gauss``, vectorised, for
-    Gaussian noise; ``clip_moments`` for Student-t); diagonal Euler-Maruyama step, time per iteration ``lr``. DERIVED here
+    clipped oracle, coordinate by coordinate (closed forms, vectorised: ``clip_moments_gauss`` for
+    Gaussian noise, ``clip_moments_t_for(nu)`` for Student-t; ``clip_moments`` for ``nu`` off the fast
+    path); diagonal Euler-Maruyama step, time per iteration ``lr``. DERIVED here
     (first-order SME of the clipped oracle, Li-Tai-E construction, arXiv 1511.06251).
 
     A ``ValueError`` names what has no model here: norm clipping with ``d > 1``, several agents
@@ -277,12 +359,12 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     p = np.concatenate([[optimizer.lr, float(law), nu if law else 0.0, t_log_norm(nu) if law else 0.0,
                          float(optimizer.clip)], sigma])
     grad = landscape.kernels.grad
-    step = euler_maruyama_diag(_drift_for(grad, law == 0), _coef)
+    step = euler_maruyama_diag(_drift_for(grad, law, nu if law else 0.0), _coef)
     law_txt = "Gaussian" if law == 0 else f"Student-t nu = {nu:g}"
     formula = (f"dX = -s E[clip_c(grad f + Z)] dt + s sqrt(lr Var[clip_c(grad f + Z)]) dW  "
                f"(c = {optimizer.clip:g}, Z {law_txt}, " + ("coordinate-wise clip)" if coordinate else "d = 1)"))
     return SDEModel(method=type(optimizer).__name__, kind=kind, landscape=landscape, noise=noise, optimizer=optimizer, params=p,
-                    step=step, key=("clipped", grad, law == 0), state_dim=d, noise_dim=d, work_size=4 * d,
+                    step=step, key=("clipped", grad, law, nu if law == 1 and t_fast_path(nu) else 0.0), state_dim=d, noise_dim=d, work_size=4 * d,
                     time_per_step=optimizer.lr, provenance="derived",
                     source="derived here (first-order SME of the clipped oracle, Li-Tai-E construction)",
                     formula=formula)

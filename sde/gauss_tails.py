@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from methods._jit import inline_kernel
-from methods.elementary import bits_f64, fma
+from methods.elementary import bits_f64, fma, int_of_integral
 
 from .special import _erf_small_form, exp_taylor15
 from .special import (_C0, _C1, _C2, _C3, _C4, _C5, _C6, _C7, _C8, _D0, _D1, _D2, _D3, _D4, _D5, _D6,  # noqa: F401
@@ -56,10 +58,10 @@ def exp_neg_any(y):
     where the result is a normal number (tested against mpmath on ``[0, 745]``), subnormal results
     down to ``5e-324`` near ``y = 745``, and 0 for ``y >= 746``."""
     y = min(y, _EXP_ARG_MAX)
-    k = math.floor(y * _LOG2E + 0.5)
+    k = np.floor(y * _LOG2E + 0.5)  # a float (math.floor gives an int64: a lane-by-lane conversion)
     r = fma(-k, _LN2_LO, fma(-k, _LN2_HI, y))  # y - k ln2, |r| <= 0.347
     e = exp_taylor15(-r)
-    ki = int(k)
+    ki = int_of_integral(k)
     k1 = ki >> 1
     return e * bits_f64((1023 - k1) << 52) * bits_f64((1023 - (ki - k1)) << 52)
 

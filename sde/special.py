@@ -40,7 +40,7 @@ from numba.extending import get_cython_function_address
 from scipy import stats
 
 from methods._jit import inline_kernel, kernel
-from methods.elementary import bits_f64, f64_bits, fma
+from methods.elementary import bits_f64, f64_bits, float_of_int, fma
 
 
 def _load_stdtr():
@@ -269,7 +269,7 @@ def _log_normal(x):
     q1 = fma(fma(1.0 / 15.0, z, 1.0 / 13.0), z2, fma(1.0 / 11.0, z, 1.0 / 9.0))
     q2 = fma(fma(1.0 / 21.0, z, 1.0 / 19.0), z, 1.0 / 17.0)
     lm = 2.0 * s * fma(q2, z8, fma(q1, z4, q0))
-    fe = float(e)
+    fe = float_of_int(e)
     return fe * _LN2_HI + (lm + fe * _LN2_LO)
 
 
