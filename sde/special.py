@@ -40,7 +40,7 @@ from numba.extending import get_cython_function_address
 from scipy import stats
 
 from methods._jit import inline_kernel, kernel
-from methods.elementary import bits_f64, f64_bits, float_of_int, fma
+from methods.elementary import bits_f64, f64_bits, float_of_int, fma, int_of_integral
 
 
 def _load_stdtr():
@@ -348,9 +348,9 @@ def sign_mean_t_table_for(nu: float):
         s = a * inv_scale
         sc = s if s < S1 else s_in
         u = sc * inv_h
-        k = int(u)  # < K: sc < S1 and u = 64 sc exactly
-        t = u - k
-        o = 6 * k
+        kf = np.floor(u)  # < K: sc < S1 and u = 64 sc exactly
+        t = u - kf
+        o = 6 * int_of_integral(kf)  # no float-int conversion (lane by lane without AVX-512)
         t2 = t * t
         body = fma(fma(coef[o + 5], t, coef[o + 4]), t2 * t2, fma(fma(coef[o + 3], t, coef[o + 2]), t2,
                                                                   fma(coef[o + 1], t, coef[o])))

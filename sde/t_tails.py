@@ -22,8 +22,8 @@ With ``scale = min(1, sqrt nu)``, ``s = x / scale``, ``h = 1/128`` and ``S1 = K 
 * beyond: the hypergeometric series of the incomplete beta function,
   ``2 Q = I_w(nu/2, 1/2) = w^(nu/2) sqrt(1 - w) sum_k r_k w^k / ((nu/2) B(nu/2, 1/2))``, ``w <= 0.1``,
   ``r_k = prod_{i<k} (nu/2 + 1/2 + i) / (nu/2 + 1 + i)``, with ``w^(nu/2) sqrt(1 - w) = E sqrt(w (1 - w))``,
-  ``E = (1 + x^2/nu)^(-(nu-1)/2) = e^(-(nu-1) l / 2)``, ``l = log1p(x^2/nu)`` computed as
-  ``2 ln(x/sqrt nu) + log1p(nu/x^2)`` (no overflow of ``x^2``); ``P = 1/2 - Q`` there.
+  ``E = (1 + x^2/nu)^(-(nu-1)/2) = e^(-(nu-1) l / 2)``, ``l = log1p(x^2/nu)`` (``log1p_any``'s form,
+  one ``ln``; ``2 ln(x/sqrt nu)`` where ``1 + x^2/nu`` would overflow); ``P = 1/2 - Q`` there.
 
 Both are computed and one selected, so a loop of ``tails`` vectorises (no float-integer conversion
 either: ``methods.elementary.int_of_integral``). NaN gives NaN, ``+inf`` gives ``(0, 1/2)``.
@@ -180,8 +180,8 @@ _ENDS: dict = {}
 
 def t_endpoint_for(nu: float):
     """The kernel ``endpoint(x) -> (Q(x), P(x), l(x), E(x))`` for ``x >= 0``: the tails of the module
-    docstring, ``l(x) = log1p(x^2/nu)`` (``2 ln(x/sqrt nu) + log1p(nu/x^2)`` beyond ``x = sqrt nu``: no
-    overflow) and ``E(x) = e^(-(nu-1) l/2) = (1 + x^2/nu)^(-(nu-1)/2)`` (``C_nu E(x) (1 + x^2/nu)^(-1)`` is
+    docstring, ``l(x) = log1p(x^2/nu)`` (Goldberg's form with one ``ln``; ``2 ln(x/sqrt nu)`` where
+    ``1 + x^2/nu`` would overflow) and ``E(x) = e^(-(nu-1) l/2) = (1 + x^2/nu)^(-(nu-1)/2)`` (``C_nu E(x) (1 + x^2/nu)^(-1)`` is
     the density). The tail series reuses ``E``: ``w^(nu/2) sqrt(1 - w) = E sqrt(w (1 - w))``,
     ``w = 1/(1 + x^2/nu)``. Built and compiled once per ``nu``; ``0 < nu <= T_TABLE_MAX_NU`` (else a
     ``ValueError`` naming ``nu``)."""
@@ -205,8 +205,12 @@ def t_endpoint_for(nu: float):
         u = xp * xp
         inside = u <= 1.0
         v = u if inside else 1.0 / (u if not inside else 1.0)  # min(u, 1/u): 0 where u overflows
-        lp = log1p_any(v)
-        l = lp if inside else 2.0 * _log_normal(xp if not inside else 1.0) + lp
+        # l = log1p(u) by Goldberg's form (one ln), or 2 ln(x') where 1 + u overflows (x' > 1.3e154)
+        huge = u > 1e300
+        w1 = 1.0 + u
+        wm = w1 - 1.0
+        ln1 = _log_normal(xp if huge else w1)
+        l = 2.0 * ln1 if huge else (u if wm == 0.0 else ln1 * (u / (wm if wm != 0.0 else 1.0)))
         E = exp_neg_any(e * l)
         s = x * inv_scale
         body_here = s < S1
@@ -223,11 +227,12 @@ def t_endpoint_for(nu: float):
         q_body = 0.5 * ex
         p_body = -0.5 * (expm1_taylor(L) if L > -_EXPM1_SMALL else ex - 1.0)
         # beyond the table x/sqrt(nu) >= 3, so v = nu/x^2 and w = v/(1 + v), w (1 - w) = v/(1 + v)^2
-        w = v / (1.0 + v)
+        inv1v = 1.0 / (1.0 + v)
+        w = v * inv1v
         ser = r[nr - 1]
         for i in range(nr - 2, -1, -1):
             ser = fma(ser, w, r[i])
-        q_tail = E * (math.sqrt(v) / (1.0 + v)) * ser * half_inv_ab
+        q_tail = E * (math.sqrt(v) * inv1v) * ser * half_inv_ab
         q_tail = q_tail if x < math.inf else 0.0
         q = q_body if body_here else q_tail
         p = p_body if body_here else 0.5 - q_tail
