@@ -273,6 +273,15 @@ def _log_normal(x):
     return fe * _LN2_HI + (lm + fe * _LN2_LO)
 
 
+def table_nu(nu) -> float:
+    """``nu`` as a float, or a ``ValueError`` naming ``nu`` unless ``0 < nu <= T_TABLE_MAX_NU`` (the
+    per-nu tables of this module and of ``sde.t_tails``)."""
+    nu = float(nu)
+    if not (0.0 < nu <= T_TABLE_MAX_NU):
+        raise ValueError(f"nu must be in (0, {T_TABLE_MAX_NU}], got {nu}")
+    return nu
+
+
 def t_log_norm(nu: float) -> float:
     """``log C_nu``, ``C_nu = Gamma((nu+1)/2) / (sqrt(nu pi) Gamma(nu/2))``, the Student-t density's constant."""
     return math.lgamma((nu + 1) / 2) - math.lgamma(nu / 2) - 0.5 * math.log(nu * math.pi)
@@ -294,6 +303,17 @@ def _t_table(nu: float):
     pdf = np.exp(t_log_norm(nu) - (nu + 1) / 2 * np.log1p(y * y / nu))
     d1 = h * 2.0 * scale * pdf  # dm/dt, t = (s - s_k) / h
     d2 = h * h * 2.0 * scale * scale * (-(nu + 1) * y / (nu + y * y)) * pdf
+    coef = quintic_hermite_coefficients(f, d1, d2)
+    # tail: 1 - m = I_w(a, 1/2) = w^a sqrt(1 - w) sum_k r_k w^k / (a B(a, 1/2)), r_k = prod_{i<k} (a+1/2+i)/(a+1+i)
+    r = incomplete_beta_tail_ratios(a, nu / (nu + (scale * K * h) ** 2))
+    inv_ab = 1.0 / (a * math.exp(math.lgamma(a) + math.lgamma(0.5) - math.lgamma(a + 0.5)))
+    return coef, K, scale, r, inv_ab
+
+
+def quintic_hermite_coefficients(f, d1, d2):
+    """The flattened ``(c0, ..., c5)`` per interval of the quintic Hermite interpolants
+    ``p(t) = sum_i c_i t^i`` on ``t in [0, 1]`` that match ``f``, ``d1 = df/dt`` and ``d2 = d^2f/dt^2`` at
+    both ends of each interval between consecutive nodes."""
     c0, c1, c2 = f[:-1], d1[:-1], d2[:-1] / 2.0
     A = f[1:] - (c0 + c1 + c2)
     B = d1[1:] - (c1 + 2.0 * c2)
@@ -301,15 +321,37 @@ def _t_table(nu: float):
     c3 = 10.0 * A - 4.0 * B + C / 2.0
     c4 = -15.0 * A + 7.0 * B - C
     c5 = 6.0 * A - 3.0 * B + C / 2.0
-    coef = np.ascontiguousarray(np.stack([c0, c1, c2, c3, c4, c5], axis=1).ravel())
-    # tail: 1 - m = I_w(a, 1/2) = w^a sqrt(1 - w) sum_k r_k w^k / (a B(a, 1/2)), r_k = prod_{i<k} (a+1/2+i)/(a+1+i)
-    w1 = nu / (nu + (scale * K * h) ** 2)
+    return np.ascontiguousarray(np.stack([c0, c1, c2, c3, c4, c5], axis=1).ravel())
+
+
+def incomplete_beta_tail_ratios(a: float, w1: float) -> np.ndarray:
+    """``r_k = prod_{i<k} (a + 1/2 + i) / (a + 1 + i)``, the coefficients of ``I_w(a, 1/2) = w^a sqrt(1 - w)
+    sum_k r_k w^k / (a B(a, 1/2))``, until ``r_k w1^k`` is below ``1e-18`` (``w <= w1``)."""
     r = [1.0]
     while r[-1] * w1 ** len(r) > 1e-18:
         i = len(r) - 1
         r.append(r[-1] * (a + 0.5 + i) / (a + 1.0 + i))
-    inv_ab = 1.0 / (a * math.exp(math.lgamma(a) + math.lgamma(0.5) - math.lgamma(a + 0.5)))
-    return coef, K, scale, np.array(r), inv_ab
+    return np.array(r)
+
+
+def table_geometry(K: int, scale: float, h: float):
+    """``(1/scale, 1/h, S1, s_in)`` of a table of ``K`` intervals of step ``h`` in ``s = |x| / scale``:
+    its end ``S1 = K h`` and a point ``s_in`` inside its last interval (where ``s`` lies beyond it)."""
+    S1 = K * h
+    return 1.0 / scale, 1.0 / h, S1, S1 - 0.5 * h
+
+
+@inline_kernel
+def quintic_table_at(coef, u):
+    """The quintic of interval ``k = floor(u)`` of ``coef`` (``quintic_hermite_coefficients``) at
+    ``t = u - k``, by Estrin's scheme; ``0 <= u < K`` (the caller keeps ``u`` inside). ``k`` as an
+    integer by ``int_of_integral``: no float-int conversion (lane by lane without AVX-512)."""
+    kf = np.floor(u)
+    t = u - kf
+    o = 6 * int_of_integral(kf)
+    t2 = t * t
+    return fma(fma(coef[o + 5], t, coef[o + 4]), t2 * t2, fma(fma(coef[o + 3], t, coef[o + 2]), t2,
+                                                              fma(coef[o + 1], t, coef[o])))
 
 
 def sign_mean_t_table_for(nu: float):
@@ -329,16 +371,11 @@ def sign_mean_t_table_for(nu: float):
     ``m`` vectorises. Maximum absolute error against scipy's ``betainc`` form: below ``1e-13``
     (``T_TABLE_MAX_ABS_ERROR``; tests for several ``nu`` on dense grids of ``[-1e6, 1e6]``). ``nu`` is
     compiled in: one kernel per distinct ``nu``."""
-    nu = float(nu)
-    if not (0.0 < nu <= T_TABLE_MAX_NU):
-        raise ValueError(f"nu must be in (0, {T_TABLE_MAX_NU}], got {nu}")
+    nu = table_nu(nu)
     if nu in _T_TABLE:
         return _T_TABLE[nu]
     coef, K, scale, r, inv_ab = _t_table(nu)
-    inv_scale = 1.0 / scale
-    inv_h = 1.0 / _T_TABLE_H
-    S1 = K * _T_TABLE_H
-    s_in = S1 - 0.5 * _T_TABLE_H  # a point inside the last interval (where s is beyond the table)
+    inv_scale, inv_h, S1, s_in = table_geometry(K, scale, _T_TABLE_H)
     half = nu / 2.0
     nr = r.shape[0]
 
@@ -347,13 +384,7 @@ def sign_mean_t_table_for(nu: float):
         a = abs(y)
         s = a * inv_scale
         sc = s if s < S1 else s_in
-        u = sc * inv_h
-        kf = np.floor(u)  # < K: sc < S1 and u = 64 sc exactly
-        t = u - kf
-        o = 6 * int_of_integral(kf)  # no float-int conversion (lane by lane without AVX-512)
-        t2 = t * t
-        body = fma(fma(coef[o + 5], t, coef[o + 4]), t2 * t2, fma(fma(coef[o + 3], t, coef[o + 2]), t2,
-                                                                  fma(coef[o + 1], t, coef[o])))
+        body = quintic_table_at(coef, sc * inv_h)
         w = nu / fma(a, a, nu)
         wl = w if w > 1e-300 else 1e-300
         zz = -half * _log_normal(wl)

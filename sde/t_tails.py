@@ -43,10 +43,11 @@ import math
 import numpy as np
 
 from methods._jit import inline_kernel
-from methods.elementary import fma, int_of_integral
+from methods.elementary import fma
 
 from .gauss_tails import exp_neg_any
-from .special import T_TABLE_MAX_NU, _log_normal
+from .special import (_log_normal, incomplete_beta_tail_ratios, quintic_hermite_coefficients, quintic_table_at,
+                      table_geometry, table_nu)
 
 T_TAILS_MAX_REL_ERROR = 1e-13  # stated in the module docstring, asserted by the tests
 _EXPM1_SMALL = 0.35
@@ -157,22 +158,10 @@ def _tail_table(nu: float):
         G = np.where(sn > 0, L / sn, L1[0])  # G = L / s, so that L = s G keeps its relative accuracy near 0
         G1 = np.where(sn > 0, (L1 - G) / sn, L2[0] / 2.0)
         G2 = np.where(sn > 0, (L2 - 2.0 * G1) / sn, L3_0 / 3.0)
-    L, d1, d2 = G, h * G1, h * h * G2  # values and derivatives in t = (s - s_k) / h
-    c0, c1, c2 = L[:-1], d1[:-1], d2[:-1] / 2.0
-    A = L[1:] - (c0 + c1 + c2)
-    B = d1[1:] - (c1 + 2.0 * c2)
-    C = d2[1:] - 2.0 * c2
-    c3 = 10.0 * A - 4.0 * B + C / 2.0
-    c4 = -15.0 * A + 7.0 * B - C
-    c5 = 6.0 * A - 3.0 * B + C / 2.0
-    coef = np.ascontiguousarray(np.stack([c0, c1, c2, c3, c4, c5], axis=1).ravel())
-    w1 = nu / (nu + (scale * K * h) ** 2)
-    r = [1.0]
-    while r[-1] * w1 ** len(r) > 1e-18:
-        i = len(r) - 1
-        r.append(r[-1] * (a + 0.5 + i) / (a + 1.0 + i))
+    coef = quintic_hermite_coefficients(G, h * G1, h * h * G2)  # derivatives in t = (s - s_k) / h
+    r = incomplete_beta_tail_ratios(a, nu / (nu + (scale * K * h) ** 2))
     half_inv_ab = 0.5 * math.exp(-log_ab)
-    return coef, K, scale, np.array(r), half_inv_ab
+    return coef, K, scale, r, half_inv_ab
 
 
 _ENDS: dict = {}
@@ -185,16 +174,11 @@ def t_endpoint_for(nu: float):
     the density). The tail series reuses ``E``: ``w^(nu/2) sqrt(1 - w) = E sqrt(w (1 - w))``,
     ``w = 1/(1 + x^2/nu)``. Built and compiled once per ``nu``; ``0 < nu <= T_TABLE_MAX_NU`` (else a
     ``ValueError`` naming ``nu``)."""
-    nu = float(nu)
-    if not (0.0 < nu <= T_TABLE_MAX_NU):
-        raise ValueError(f"nu must be in (0, {T_TABLE_MAX_NU}], got {nu}")
+    nu = table_nu(nu)
     if nu in _ENDS:
         return _ENDS[nu]
     coef, K, scale, r, half_inv_ab = _tail_table(nu)
-    inv_scale = 1.0 / scale
-    inv_h = 1.0 / _H
-    S1 = K * _H
-    s_in = S1 - 0.5 * _H  # a point inside the last interval (where s is beyond the table)
+    inv_scale, inv_h, S1, s_in = table_geometry(K, scale, _H)
     e = 0.5 * (nu - 1.0)
     inv_sqrt_nu = 1.0 / math.sqrt(nu)
     nr = r.shape[0]
@@ -215,13 +199,7 @@ def t_endpoint_for(nu: float):
         s = x * inv_scale
         body_here = s < S1
         sc = s if body_here else s_in
-        uu = sc * inv_h
-        kf = np.floor(uu)  # < K: sc < S1 and uu = 64 sc exactly
-        t = uu - kf
-        o = 6 * int_of_integral(kf)
-        t2 = t * t
-        G = fma(fma(coef[o + 5], t, coef[o + 4]), t2 * t2, fma(fma(coef[o + 3], t, coef[o + 2]), t2,
-                                                               fma(coef[o + 1], t, coef[o])))
+        G = quintic_table_at(coef, sc * inv_h)  # sc < S1: the index is below K
         L = min(sc * G, 0.0)  # log(2 Q)
         ex = exp_neg_any(-L)
         q_body = 0.5 * ex
