@@ -56,6 +56,36 @@ def test_erf_small_is_erf_bit_for_bit():
     assert np.array_equal(small, np.abs(probe) <= ERF_SMALL)
 
 
+_CALLERS: dict = {}
+
+
+def _one_step_caller(step):
+    """A compiled ``one(y, z, p, lp, work, dt, s)`` calling ``step`` once at ``t = 0``, one per step
+    kernel (compiled once for the parametrisations below, not once per case)."""
+    if step not in _CALLERS:
+        @njit(error_model="numpy")
+        def one(y, z, p, lp, work, dt, s):
+            step(0.0, y, dt, z, s, p, lp, work)
+
+        _CALLERS[step] = one
+    return _CALLERS[step]
+
+
+def _erf_both():
+    """A compiled ``both(u, full, fast)``: ``erf`` and ``erf_small`` of sde.special elementwise."""
+    if "erf" not in _CALLERS:
+        from sde.special import erf, erf_small
+
+        @njit(error_model="numpy")
+        def both(u, full, fast):
+            for j in range(u.shape[0]):
+                full[j] = erf(u[j])
+                fast[j] = erf_small(u[j])
+
+        _CALLERS["erf"] = both
+    return _CALLERS["erf"]
+
+
 @pytest.mark.parametrize("agents", [1, 3])
 @pytest.mark.parametrize("where", ["all-small", "at-edge", "one-large", "one-large-negative", "just-above-negative",
                                    "all-large", "nan"])
@@ -69,7 +99,7 @@ def test_sign_sde_step_small_argument_path(where, agents):
     exactly at 0.46875, at the next float beyond it (negative) or at +-0.5 (the two forms give
     different bits there, so a path taken wrongly shows; ``dt s = 1`` so that an ulp of ``m`` moves
     ``y``), or every argument beyond; NaN propagates."""
-    from sde.special import ERF_SMALL, erf, erf_small
+    from sde.special import ERF_SMALL
 
     d, lr, dt, s = 24, 0.01, 1.0, 1.0
     rng = np.random.default_rng(1)
@@ -92,24 +122,11 @@ def test_sign_sde_step_small_argument_path(where, agents):
     if where != "all-large":  # the other agents' arguments (larger sigma) inside the small range too
         inv[:-1, :-1] = np.minimum(inv[:-1, :-1], 0.46 / np.abs(lam[:-1] * y[:-1]))
     z = rng.normal(size=d)
-    step = m.step
-
-    @njit(error_model="numpy")
-    def one(y, z, p, lp, work):
-        step(0.0, y, dt, z, s, p, lp, work)
-
     out = y.copy()
-    one(out, z, p, np.ascontiguousarray(f.params()), np.zeros(m.work_size))
+    _one_step_caller(m.step)(out, z, p, np.ascontiguousarray(f.params()), np.zeros(m.work_size), dt, s)
     u = (lam * (y - 0.0)) * inv  # (agents, d): the products the step forms
     full, small = np.empty_like(u), np.empty_like(u)
-
-    @njit(error_model="numpy")
-    def both(u, full, fast):
-        for j in range(u.shape[0]):
-            full[j] = erf(u[j])
-            fast[j] = erf_small(u[j])
-
-    both(u.ravel(), full.reshape(-1), small.reshape(-1))
+    _erf_both()(u.ravel(), full.reshape(-1), small.reshape(-1))
     if agents == 1:
         mean, mean2 = full[0], full[0] * full[0]
     else:
