@@ -215,15 +215,16 @@ def t_fast_path(nu: float) -> bool:
 def clip_moments_t_for(nu: float):
     """``clip_moments`` for Student-t noise with ``nu`` degrees of freedom compiled in, branch-free so
     that a loop of it vectorises (``t_fast_path(nu)`` must hold). With ``l(z) = log1p(z^2/nu)``
-    (``2 ln(|z|/sqrt nu) + log1p(nu/z^2)`` beyond ``|z| = sqrt nu``: no overflow) and
+    (``sde.t_tails.t_endpoint_for``: one ``ln``, no overflow of ``z^2``) and
     ``E(z) = e^(-e l(z)) = (1 + z^2/nu)^(-(nu-1)/2)``, ``e = (nu - 1)/2``:
 
     * ``F(a)``, ``1 - F(b)``, ``F(b) - F(a)`` from ``sde.t_tails.t_tails_for(nu)`` (tails with relative
       accuracy; inside the interval the two central halves ``P(0 < T < |a|) + P(0 < T < |b|)``), selected
       as in ``clip_moments_gauss``;
-    * ``I_1 = -C nu (E(b) - E(a)) / (2 e)``, the difference taken as ``E(l_0) expm1(-|e (l_b - l_a)|)``
-      about the end ``l_0`` whose exponent is the smaller (``expm1_neg``: no cancellation for ``nu``
-      near 1 or ends close together); Cauchy (``nu = 1``): ``C (l_b - l_a) / 2``;
+    * ``I_1 = -C nu (E(b) - E(a)) / (2 e)``, the difference taken directly, or where
+      ``|e (l_b - l_a)| < 0.35`` as ``E(l_0) expm1(-|e (l_b - l_a)|)`` about the end ``l_0`` with the
+      larger ``E`` (``expm1_taylor``: no cancellation for ``nu`` near 1 or ends close together);
+      Cauchy (``nu = 1``): ``C (l_b - l_a) / 2``;
     * ``I_2 = (nu [F(b) - F(a)] - C nu (b E(b) - a E(a))) / (nu - 2)``,
 
     then ``_moments_about_clip``. ``C = C_nu`` from ``sde.t_tails``' 30-digit constant. Agrees with

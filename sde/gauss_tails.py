@@ -56,7 +56,9 @@ _EXP_ARG_MAX = 746.0  # e^(-746) is below half the smallest subnormal
 def exp_neg_any(y):
     """``e^(-y)`` for ``y >= 0`` without a libm call (module docstring): relative error below ``1e-15``
     where the result is a normal number (tested against mpmath on ``[0, 745]``), subnormal results
-    down to ``5e-324`` near ``y = 745``, and 0 for ``y >= 746``."""
+    down to ``5e-324`` near ``y = 745``, and 0 for ``y >= 746``. Negative ``y`` down to ``-709.78``
+    (results up to the largest double) work the same way (``sde.t_tails`` uses them for ``nu < 1``;
+    tested on ``[-709, 0]``); below, ``inf``."""
     y = min(y, _EXP_ARG_MAX)
     k = np.floor(y * _LOG2E + 0.5)  # a float (math.floor gives an int64: a lane-by-lane conversion)
     r = fma(-k, _LN2_LO, fma(-k, _LN2_HI, y))  # y - k ln2, |r| <= 0.347

@@ -23,12 +23,14 @@ With ``scale = min(1, sqrt nu)``, ``s = x / scale``, ``h = 1/128`` and ``S1 = K 
   ``2 Q = I_w(nu/2, 1/2) = w^(nu/2) sqrt(1 - w) sum_k r_k w^k / ((nu/2) B(nu/2, 1/2))``, ``w <= 0.1``,
   ``r_k = prod_{i<k} (nu/2 + 1/2 + i) / (nu/2 + 1 + i)``, with ``w^(nu/2) sqrt(1 - w) = E sqrt(w (1 - w))``,
   ``E = (1 + x^2/nu)^(-(nu-1)/2) = e^(-(nu-1) l / 2)``, ``l = log1p(x^2/nu)`` (``log1p_any``'s form,
-  one ``ln``; ``2 ln(x/sqrt nu)`` where ``1 + x^2/nu`` would overflow); ``P = 1/2 - Q`` there.
+  one ``ln``; ``2 ln x - ln nu`` where ``x^2/nu`` exceeds 1e300), ``sqrt(w (1 - w)) = (sqrt(nu)/x) / (1 +
+  nu/x^2)``; ``P = 1/2 - Q`` there. Range: every finite ``x`` for ``nu >= 1``; for ``nu < 1``, where ``E``
+  grows like ``x^(1 - nu)``, up to where ``E`` overflows (beyond ``x = 1e300`` only for ``nu < 0.03``).
 
 Both are computed and one selected, so a loop of ``tails`` vectorises (no float-integer conversion
 either: ``methods.elementary.int_of_integral``). NaN gives NaN, ``+inf`` gives ``(0, 1/2)``.
 Relative error against mpmath (``tests/test_t_tails.py``: ``nu`` = 0.05, 1, 2.5, 7.3, 1000, ``x`` from
-``1e-300`` to ``1e30``): ``P`` below ``T_TAILS_MAX_REL_ERROR = 1e-13``, ``Q`` below that plus
+``1e-300`` to ``1e300``): ``P`` below ``T_TAILS_MAX_REL_ERROR = 1e-13``, ``Q`` below that plus
 ``1e-15 |ln Q|`` (the table holds ``ln 2Q``, whose own rounding is a few ulps of ``|ln Q|``). Measured
 (``nu`` 0.05 to 1000): ``P`` 4e-16 to 2.4e-14, ``Q`` 1.4e-15 to 2.8e-13 (the largest at ``nu = 1000``,
 ``Q`` near ``e^-540``).
@@ -169,8 +171,8 @@ _ENDS: dict = {}
 
 def t_endpoint_for(nu: float):
     """The kernel ``endpoint(x) -> (Q(x), P(x), l(x), E(x))`` for ``x >= 0``: the tails of the module
-    docstring, ``l(x) = log1p(x^2/nu)`` (Goldberg's form with one ``ln``; ``2 ln(x/sqrt nu)`` where
-    ``1 + x^2/nu`` would overflow) and ``E(x) = e^(-(nu-1) l/2) = (1 + x^2/nu)^(-(nu-1)/2)`` (``C_nu E(x) (1 + x^2/nu)^(-1)`` is
+    docstring, ``l(x) = log1p(x^2/nu)`` (Goldberg's form with one ``ln``; ``2 ln x - ln nu`` where
+    ``x^2/nu`` exceeds 1e300) and ``E(x) = e^(-(nu-1) l/2) = (1 + x^2/nu)^(-(nu-1)/2)`` (``C_nu E(x) (1 + x^2/nu)^(-1)`` is
     the density). The tail series reuses ``E``: ``w^(nu/2) sqrt(1 - w) = E sqrt(w (1 - w))``,
     ``w = 1/(1 + x^2/nu)``. Built and compiled once per ``nu``; ``0 < nu <= T_TABLE_MAX_NU`` (else a
     ``ValueError`` naming ``nu``)."""
@@ -181,6 +183,8 @@ def t_endpoint_for(nu: float):
     inv_scale, inv_h, S1, s_in = table_geometry(K, scale, _H)
     e = 0.5 * (nu - 1.0)
     inv_sqrt_nu = 1.0 / math.sqrt(nu)
+    sqrt_nu = math.sqrt(nu)
+    ln_nu = math.log(nu)
     nr = r.shape[0]
 
     @inline_kernel
@@ -189,12 +193,12 @@ def t_endpoint_for(nu: float):
         u = xp * xp
         inside = u <= 1.0
         v = u if inside else 1.0 / (u if not inside else 1.0)  # min(u, 1/u): 0 where u overflows
-        # l = log1p(u) by Goldberg's form (one ln), or 2 ln(x') where 1 + u overflows (x' > 1.3e154)
+        # l = log1p(u) by Goldberg's form (one ln), or 2 ln x - ln nu where 1 + u overflows (u > 1e300)
         huge = u > 1e300
         w1 = 1.0 + u
         wm = w1 - 1.0
-        ln1 = _log_normal(xp if huge else w1)
-        l = 2.0 * ln1 if huge else (u if wm == 0.0 else ln1 * (u / (wm if wm != 0.0 else 1.0)))
+        ln1 = _log_normal(x if huge else w1)
+        l = 2.0 * ln1 - ln_nu if huge else (u if wm == 0.0 else ln1 * (u / (wm if wm != 0.0 else 1.0)))
         E = exp_neg_any(e * l)
         s = x * inv_scale
         body_here = s < S1
@@ -203,14 +207,15 @@ def t_endpoint_for(nu: float):
         L = min(sc * G, 0.0)  # log(2 Q)
         ex = exp_neg_any(-L)
         q_body = 0.5 * ex
-        p_body = -0.5 * (expm1_taylor(L) if L > -_EXPM1_SMALL else ex - 1.0)
-        # beyond the table x/sqrt(nu) >= 3, so v = nu/x^2 and w = v/(1 + v), w (1 - w) = v/(1 + v)^2
+        p_body = 0.0 - 0.5 * (expm1_taylor(L) if L > -_EXPM1_SMALL else ex - 1.0)  # +0 at x = 0
+        # beyond the table x/sqrt(nu) >= 3, so v = nu/x^2, w = v/(1 + v), sqrt(w (1 - w)) = (sqrt(nu)/x)/(1 + v)
+        # (sqrt(nu)/x rather than sqrt(v): v underflows to 0 where x^2 overflows, sqrt(nu)/x does not)
         inv1v = 1.0 / (1.0 + v)
         w = v * inv1v
         ser = r[nr - 1]
         for i in range(nr - 2, -1, -1):
             ser = fma(ser, w, r[i])
-        q_tail = E * (math.sqrt(v) * inv1v) * ser * half_inv_ab
+        q_tail = E * ((sqrt_nu / (x if x > 0.0 else 1.0)) * inv1v) * ser * half_inv_ab  # no 1/0 in the body
         q_tail = q_tail if x < math.inf else 0.0
         q = q_body if body_here else q_tail
         p = p_body if body_here else 0.5 - q_tail

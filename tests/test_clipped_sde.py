@@ -193,7 +193,7 @@ def test_vectorised_gaussian_moments_as_accurate_as_libm():
     _check_vectorised_moments(both, ref, outer=41, inner=11)
 
 
-@pytest.mark.parametrize("nu", [0.5, 1.0, 3.0])
+@pytest.mark.parametrize("nu", [0.5, 1.0, 2.0011, 3.0])
 def test_vectorised_student_moments_as_accurate_as_stdtr(nu):
     """``clip_moments_t_for(nu)`` (branch-free, sde.t_tails' tables: what the Student-t clipped SDE's
     drift runs) against mpmath at 60 digits, point by point, with the criterion of the Gaussian test
@@ -201,7 +201,7 @@ def test_vectorised_student_moments_as_accurate_as_stdtr(nu):
     value: ``I_1``'s two ends ``C nu E(z) / (2 |e|)``, ``I_2``'s ``nu [F(b) - F(a)]`` and
     ``C nu |z| E(z)`` over ``|nu - 2|``) or within 10 times the error of ``clip_moments`` (scipy's
     stdtr, libm). Sigma 0.01-100, c 0.01-10, gradients across the clip interval and 40 (sigma or c)
-    beyond it on either side."""
+    beyond it on either side; ``nu = 2.0011`` is just outside the band around 2 that keeps the scalar path."""
     import mpmath
     from numba import njit
 

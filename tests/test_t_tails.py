@@ -8,6 +8,7 @@ from numba import njit
 
 from methods.elementary import float_of_int, int_of_integral
 from sde import t_tails as TT
+from sde.gauss_tails import exp_neg_any
 
 NUS = [0.05, 1.0, 2.5, 7.3, 1000.0]
 
@@ -42,8 +43,9 @@ def test_tails_against_mpmath(nu):
     """``Q`` to ``T_TAILS_MAX_REL_ERROR`` plus ``1e-15 |ln Q|`` (the table holds ``ln 2Q``, whose rounding
     is a few ulps of ``|ln Q|``: about 700 ulps of ``Q`` where ``Q`` nears the underflow), ``P`` to
     ``T_TAILS_MAX_REL_ERROR``, and ``l``, ``E`` to ``1e-14`` relative, from ``1e-300`` to ``1e30``,
-    densely across the table and its end; no NaN anywhere."""
-    xs = np.concatenate([np.geomspace(1e-300, 1e30, 120), np.linspace(0.0, 3.0 * math.sqrt(nu) + 20.0, 240)])
+    densely across the table and its end, and to ``1e300`` (where ``x^2/nu`` overflows: ``Q`` is still a
+    normal number for ``nu <= 2``); no NaN anywhere."""
+    xs = np.concatenate([np.geomspace(1e-300, 1e300, 160), np.linspace(0.0, 3.0 * math.sqrt(nu) + 20.0, 240)])
     out = _evaluate(nu, xs)
     assert np.all(np.isfinite(out))
     for x, (q, p, l, e) in zip(xs, out):
@@ -57,14 +59,21 @@ def test_tails_against_mpmath(nu):
             assert abs(e - float(re)) <= 1e-14 * (1 + abs(float((nu - 1) / 2 * rl))) * float(re), (x, e)
 
 
-def test_tails_at_the_edges():
-    out = _evaluate(3.0, np.array([0.0, math.inf, math.nan]))
-    assert tuple(out[0, :2]) == (0.5, 0.0) and out[0, 2] == 0.0 and out[0, 3] == 1.0
+@pytest.mark.parametrize("nu", [0.05, 3.0])
+def test_tails_at_the_edges(nu):
+    out = _evaluate(nu, np.array([0.0, math.inf, math.nan]))
+    assert tuple(out[0, :2]) == (0.5, 0.0) and not np.signbit(out[0, 1]) and out[0, 2] == 0.0 and out[0, 3] == 1.0
     assert tuple(out[1, :2]) == (0.0, 0.5)
     assert np.all(np.isnan(out[2]))
     for bad in (0.0, -1.0, 1001.0, math.nan):
         with pytest.raises(ValueError, match="nu"):
             TT.t_endpoint_for(bad)
+
+
+@njit(error_model="numpy")
+def _exp_neg_all(y, out):
+    for i in range(y.shape[0]):
+        out[i] = exp_neg_any(y[i])
 
 
 def test_helpers_against_mpmath():
@@ -75,6 +84,13 @@ def test_helpers_against_mpmath():
             out[i, 1] = TT.log1p_any(u[i])
 
     x = -np.concatenate([np.geomspace(1e-300, 700.0, 400), np.linspace(0.3, 0.4, 101)])
+    y = -np.linspace(0.0, 709.0, 301)
+    ey = np.empty(y.size)
+    _exp_neg_all(y, ey)
+    with mpmath.workdps(40):
+        for yi, e in zip(y, ey):  # exp_neg_any at negative arguments (E of the t tails for nu < 1)
+            r = mpmath.exp(-mpmath.mpf(yi))
+            assert abs(e - float(r)) <= 1e-15 * float(r), yi
     u = np.concatenate([np.geomspace(1e-300, 1e300, 400), np.linspace(0.0, 2.0, 101)])
     out = np.empty((x.size, 2))
     run(x, u, out)
