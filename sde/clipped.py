@@ -177,6 +177,17 @@ def clip_moments(law, nu, logc, g, sigma, c):
 
 
 @inline_kernel
+def _masses(a, b, qa, qb, ca, cb):
+    """``(F(a), 1 - F(b), F(b) - F(a))`` of a symmetric law from the upper tails ``qa = P(T > |a|)``,
+    ``qb`` and the central halves ``ca = P(0 < T < |a|)``, ``cb``, by selects: no cancellation in either
+    tail, nor inside the interval (``a < 0 < b``: ``ca + cb``, accurate when ``c`` is small against sigma)."""
+    p_lo = qa if a <= 0.0 else 1.0 - qa
+    p_hi = qb if b >= 0.0 else 1.0 - qb
+    mid = (qa - qb) if a >= 0.0 else ((qb - qa) if b <= 0.0 else ca + cb)
+    return p_lo, p_hi, mid
+
+
+@inline_kernel
 def clip_moments_gauss(g, sigma, c):
     """``clip_moments`` for Gaussian noise, branch-free so that a loop of it vectorises: the tail
     masses ``Phi(-|a|)``, ``Phi(-|b|)`` from ``sde.gauss_tails.erf_erfc_exp`` (relative accuracy in
@@ -189,13 +200,8 @@ def clip_moments_gauss(g, sigma, c):
     b = (c - g) / sigma
     ra, qa, ea = erf_erfc_exp(abs(a) * _INV_SQRT2)  # erf, erfc(|a|/sqrt2) = 2 Phi(-|a|), e^(-a^2/2)
     rb, qb, eb = erf_erfc_exp(abs(b) * _INV_SQRT2)
-    ta = 0.5 * qa
-    tb = 0.5 * qb
-    p_lo = ta if a <= 0.0 else 1.0 - ta  # F(a)
-    p_hi = tb if b >= 0.0 else 1.0 - tb  # 1 - F(b)
-    # F(b) - F(a): a difference of tails beyond the interval, or within it (a < 0 < b) the two halves
-    # Phi(|a|) - 1/2 = erf(|a|/sqrt2)/2 and the same of b (no cancellation when c is small against sigma)
-    mid = (ta - tb) if a >= 0.0 else ((tb - ta) if b <= 0.0 else 0.5 * (ra + rb))
+    # Phi(-|z|) = erfc(|z|/sqrt2)/2 and the central half Phi(|z|) - 1/2 = erf(|z|/sqrt2)/2
+    p_lo, p_hi, mid = _masses(a, b, 0.5 * qa, 0.5 * qb, 0.5 * ra, 0.5 * rb)
     pa = _INV_SQRT_2PI * ea
     pb = _INV_SQRT_2PI * eb
     i1 = pa - pb
@@ -218,9 +224,9 @@ def clip_moments_t_for(nu: float):
     (``sde.t_tails.t_endpoint_for``: one ``ln``, no overflow of ``z^2``) and
     ``E(z) = e^(-e l(z)) = (1 + z^2/nu)^(-(nu-1)/2)``, ``e = (nu - 1)/2``:
 
-    * ``F(a)``, ``1 - F(b)``, ``F(b) - F(a)`` from ``sde.t_tails.t_tails_for(nu)`` (tails with relative
+    * ``F(a)``, ``1 - F(b)``, ``F(b) - F(a)`` from ``sde.t_tails.t_endpoint_for(nu)`` (tails with relative
       accuracy; inside the interval the two central halves ``P(0 < T < |a|) + P(0 < T < |b|)``), selected
-      as in ``clip_moments_gauss``;
+      by ``_masses`` as in ``clip_moments_gauss``;
     * ``I_1 = -C nu (E(b) - E(a)) / (2 e)``, the difference taken directly, or where
       ``|e (l_b - l_a)| < 0.35`` as ``E(l_0) expm1(-|e (l_b - l_a)|)`` about the end ``l_0`` with the
       larger ``E`` (``expm1_taylor``: no cancellation for ``nu`` near 1 or ends close together);
@@ -251,9 +257,7 @@ def clip_moments_t_for(nu: float):
         b = (c - g) / sigma
         qa, ca, la, ea = endpoint(abs(a))
         qb, cb, lb, eb = endpoint(abs(b))
-        p_lo = qa if a <= 0.0 else 1.0 - qa  # F(a)
-        p_hi = qb if b >= 0.0 else 1.0 - qb  # 1 - F(b)
-        mid = (qa - qb) if a >= 0.0 else ((qb - qa) if b <= 0.0 else ca + cb)
+        p_lo, p_hi, mid = _masses(a, b, qa, qb, ca, cb)
         dl = lb - la
         if cauchy:
             i1 = half_c * dl
@@ -275,15 +279,29 @@ def clip_moments_t_for(nu: float):
 _DRIFTS: dict = {}
 
 
+def _moments_for(law: int, nu: float):
+    """The per-coordinate ``(m_c, v_c)`` kernel ``(g, sigma, c)``: ``clip_moments_gauss`` (Gaussian),
+    ``clip_moments_t_for(nu)`` (Student-t with ``t_fast_path(nu)``), else ``clip_moments`` with ``nu``
+    and ``log C_nu`` compiled in."""
+    if law == 0:
+        return clip_moments_gauss
+    if t_fast_path(nu):
+        return clip_moments_t_for(nu)
+    logc = t_log_norm(nu)
+
+    @inline_kernel
+    def scalar(g, sigma, c):
+        return clip_moments(1, nu, logc, g, sigma, c)
+
+    return scalar
+
+
 def _drift_for(grad, law: int, nu: float):
-    """The drift ``-s m_c`` (and ``sqrt(v_c)`` left in ``work[d:2d]`` for the diffusion): under
-    Gaussian noise the vectorised ``clip_moments_gauss``, under Student-t noise with
-    ``t_fast_path(nu)`` the vectorised ``clip_moments_t_for(nu)``, else ``clip_moments`` per coordinate."""
-    fast_t = law == 1 and t_fast_path(nu)
-    key = (grad, law, nu if fast_t else 0.0)
+    """The drift ``-s m_c`` (and ``sqrt(v_c)`` left in ``work[d:2d]`` for the diffusion), the moments
+    from ``_moments_for(law, nu)``: vectorised under Gaussian noise and Student-t noise on the fast path."""
+    key = (grad, law, nu, law == 1 and t_fast_path(nu))
     if key not in _DRIFTS:
-        gaussian = law == 0
-        t_moments = clip_moments_t_for(nu) if fast_t else clip_moments_gauss
+        moments = _moments_for(law, nu)
 
         @inline_kernel
         def drift(t, y, s, p, lp, work, out):
@@ -293,22 +311,10 @@ def _drift_for(grad, law: int, nu: float):
             grad(y, lp, g)
             sig = p[_HEAD:_HEAD + d]
             c = p[4]
-            if gaussian:
-                for j in range(d):
-                    m, v = clip_moments_gauss(g[j], sig[j], c)
-                    out[j] = -s * m
-                    sv[j] = math.sqrt(v)
-            elif fast_t:
-                for j in range(d):
-                    m, v = t_moments(g[j], sig[j], c)
-                    out[j] = -s * m
-                    sv[j] = math.sqrt(v)
-            else:
-                law_ = int(p[1])
-                for j in range(d):
-                    m, v = clip_moments(law_, p[2], p[3], g[j], sig[j], c)
-                    out[j] = -s * m
-                    sv[j] = math.sqrt(v)
+            for j in range(d):
+                m, v = moments(g[j], sig[j], c)
+                out[j] = -s * m
+                sv[j] = math.sqrt(v)
 
         _DRIFTS[key] = drift
     return _DRIFTS[key]
@@ -365,7 +371,7 @@ def build(landscape, optimizer, noise, kind: str) -> SDEModel:
     formula = (f"dX = -s E[clip_c(grad f + Z)] dt + s sqrt(lr Var[clip_c(grad f + Z)]) dW  "
                f"(c = {optimizer.clip:g}, Z {law_txt}, " + ("coordinate-wise clip)" if coordinate else "d = 1)"))
     return SDEModel(method=type(optimizer).__name__, kind=kind, landscape=landscape, noise=noise, optimizer=optimizer, params=p,
-                    step=step, key=("clipped", grad, law, nu if law == 1 and t_fast_path(nu) else 0.0), state_dim=d, noise_dim=d, work_size=4 * d,
+                    step=step, key=("clipped", grad, law, nu if law else 0.0, law == 1 and t_fast_path(nu)), state_dim=d, noise_dim=d, work_size=4 * d,
                     time_per_step=optimizer.lr, provenance="derived",
                     source="derived here (first-order SME of the clipped oracle, Li-Tai-E construction)",
                     formula=formula)

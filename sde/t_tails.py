@@ -1,12 +1,12 @@
 """Student-t tail probabilities with relative accuracy, branch-free (vectorisable) in numba kernels.
 
-``t_tails_for(nu)`` builds, once per ``nu`` (``0 < nu <= T_TABLE_MAX_NU``), a kernel ``tails(x)`` that
-returns ``(Q(x), P(x))`` for ``x >= 0``, with ``T`` Student-t with ``nu`` degrees of freedom:
+``t_endpoint_for(nu)`` builds, once per ``nu`` (``0 < nu <= T_TABLE_MAX_NU``), a kernel ``endpoint(x)``
+whose first two values, for ``x >= 0`` and ``T`` Student-t with ``nu`` degrees of freedom, are
 
     ``Q(x) = P(T > x)``  (the upper tail),   ``P(x) = P(0 < T < x) = 1/2 - Q(x)``  (the central half),
 
-each to a small *relative* error (``Q`` deep in the tail, ``P`` near 0, where ``1/2 - Q`` would cancel).
-``t_endpoint_for(nu)`` adds what the clipped-SGD SDE's moments need at the same point (``sde.clipped``).
+each to a small *relative* error (``Q`` deep in the tail, ``P`` near 0, where ``1/2 - Q`` would cancel);
+the other two are what the clipped-SGD SDE's moments need at the same point (``sde.clipped``).
 With ``scale = min(1, sqrt nu)``, ``s = x / scale``, ``h = 1/128`` and ``S1 = K h`` the end of the table
 (``S1 = max(16, 3 sqrt(nu) / scale)`` rounded up to the grid, as in ``sde.special.sign_mean_t_table_for``):
 
@@ -22,12 +22,12 @@ With ``scale = min(1, sqrt nu)``, ``s = x / scale``, ``h = 1/128`` and ``S1 = K 
 * beyond: the hypergeometric series of the incomplete beta function,
   ``2 Q = I_w(nu/2, 1/2) = w^(nu/2) sqrt(1 - w) sum_k r_k w^k / ((nu/2) B(nu/2, 1/2))``, ``w <= 0.1``,
   ``r_k = prod_{i<k} (nu/2 + 1/2 + i) / (nu/2 + 1 + i)``, with ``w^(nu/2) sqrt(1 - w) = E sqrt(w (1 - w))``,
-  ``E = (1 + x^2/nu)^(-(nu-1)/2) = e^(-(nu-1) l / 2)``, ``l = log1p(x^2/nu)`` (``log1p_any``'s form,
-  one ``ln``; ``2 ln x - ln nu`` where ``x^2/nu`` exceeds 1e300), ``sqrt(w (1 - w)) = (sqrt(nu)/x) / (1 +
+  ``E = (1 + x^2/nu)^(-(nu-1)/2) = e^(-(nu-1) l / 2)``, ``l = log1p(x^2/nu)`` (Goldberg's form
+  ``ln(fl(1 + u)) u / (fl(1 + u) - 1)``, one ``ln``; ``2 ln x - ln nu`` where ``x^2/nu`` exceeds 1e300), ``sqrt(w (1 - w)) = (sqrt(nu)/x) / (1 +
   nu/x^2)``; ``P = 1/2 - Q`` there. Range: every finite ``x`` for ``nu >= 1``; for ``nu < 1``, where ``E``
   grows like ``x^(1 - nu)``, up to where ``E`` overflows (beyond ``x = 1e300`` only for ``nu < 0.03``).
 
-Both are computed and one selected, so a loop of ``tails`` vectorises (no float-integer conversion
+Both are computed and one selected, so a loop of ``endpoint`` vectorises (no float-integer conversion
 either: ``methods.elementary.int_of_integral``). NaN gives NaN, ``+inf`` gives ``(0, 1/2)``.
 Relative error against mpmath (``tests/test_t_tails.py``: ``nu`` = 0.05, 1, 2.5, 7.3, 1000, ``x`` from
 ``1e-300`` to ``1e300``): ``P`` below ``T_TAILS_MAX_REL_ERROR = 1e-13``, ``Q`` below that plus
@@ -35,11 +35,11 @@ Relative error against mpmath (``tests/test_t_tails.py``: ``nu`` = 0.05, 1, 2.5,
 (``nu`` 0.05 to 1000): ``P`` 4e-16 to 2.4e-14, ``Q`` 1.4e-15 to 2.8e-13 (the largest at ``nu = 1000``,
 ``Q`` near ``e^-540``).
 
-``log1p_any``, ``expm1_neg`` and ``expm1_taylor`` are the branch-free helpers used here and by the
-clipped-SGD SDE's Student-t moments.
+``expm1_taylor`` is the branch-free helper used here and by the clipped-SGD SDE's Student-t moments.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -72,25 +72,7 @@ def expm1_taylor(x):
     return x * fma(fma(r3, x4, r2), x8, fma(r1, x4, r0))
 
 
-@inline_kernel
-def expm1_neg(x):
-    """``e^x - 1`` for ``-709 <= x <= 0``, branch-free: ``expm1_taylor`` for ``|x| < 0.35``, beyond
-    ``exp_neg_any(-x) - 1`` (no cancellation: ``|e^x - 1| >= 0.29`` there). Relative error below ``1e-15`` (tested against mpmath)."""
-    return expm1_taylor(x) if x > -_EXPM1_SMALL else exp_neg_any(-x) - 1.0
-
-
-@inline_kernel
-def log1p_any(u):
-    """``log(1 + u)`` for ``u >= 0`` (finite, ``1 + u`` normal), branch-free: ``w = fl(1 + u)``,
-    ``log1p(u) = ln(w) u / (w - 1)`` (D. Goldberg, "What every computer scientist should know about
-    floating-point arithmetic", 1991, Thm 4: the rounding of ``1 + u`` cancels), ``u`` itself where
-    ``w = 1``; ``ln`` the branch-free ``sde.special._log_normal``. Relative error below ``1e-15`` (tested)."""
-    w = 1.0 + u
-    wm = w - 1.0
-    r = _log_normal(w) * (u / (wm if wm != 0.0 else 1.0))
-    return u if wm == 0.0 else r
-
-
+@functools.lru_cache(maxsize=None)
 def _log_norm_precise(nu: float) -> tuple[float, float]:
     """``log C_nu`` and ``log((nu/2) B(nu/2, 1/2))`` at 30 digits (mpmath; ``lgamma`` differences in
     double precision lose ``log10(nu)`` digits when ``nu`` is large)."""
@@ -121,7 +103,7 @@ def _log_series_tail(nu: float, x: np.ndarray):
         term = term * w * (a + 0.5 + k) / (a + 1.0 + k)
         total = total + term
         k += 1
-    log_ab = _log_norm_precise(nu)[1]
+    log_ab = _log_norm_precise(nu)[1]  # cached: one mpmath evaluation per nu
     return a * np.log(w) + 0.5 * np.log1p(-w) + np.log(total) - log_ab
 
 
@@ -191,8 +173,7 @@ def t_endpoint_for(nu: float):
     def endpoint(x):
         xp = x * inv_sqrt_nu
         u = xp * xp
-        inside = u <= 1.0
-        v = u if inside else 1.0 / (u if not inside else 1.0)  # min(u, 1/u): 0 where u overflows
+        v = 1.0 / max(u, 1.0)  # nu/x^2 where the tail is selected (u >= 9 there); 0 where u overflows
         # l = log1p(u) by Goldberg's form (one ln), or 2 ln x - ln nu where 1 + u overflows (u > 1e300)
         huge = u > 1e300
         w1 = 1.0 + u
@@ -226,22 +207,3 @@ def t_endpoint_for(nu: float):
     _ENDS[nu] = endpoint
     return endpoint
 
-
-_TAILS: dict = {}
-
-
-def t_tails_for(nu: float):
-    """The kernel ``tails(x) -> (Q(x), P(x))`` for ``x >= 0`` (module docstring; ``t_endpoint_for(nu)``'s
-    first two values), built and compiled once per ``nu``; ``0 < nu <= T_TABLE_MAX_NU``."""
-    nu = float(nu)
-    if nu in _TAILS:
-        return _TAILS[nu]
-    endpoint = t_endpoint_for(nu)
-
-    @inline_kernel
-    def tails(x):
-        q, p, _, _ = endpoint(x)
-        return q, p
-
-    _TAILS[nu] = tails
-    return tails
